@@ -1,0 +1,10 @@
+"""hsmix_torch: HSMix, hard and soft superpixel mixing for segmentation, batched in PyTorch."""
+
+from __future__ import annotations
+
+from .module import HSMix
+from .params import HSMixParams
+from .sampler import RandomDraws, draw
+
+__all__ = ["HSMix", "HSMixParams", "RandomDraws", "draw"]
+__version__ = "0.1.0"

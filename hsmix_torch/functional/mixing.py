@@ -1,0 +1,48 @@
+"""Hard and soft mixing of image and mask batches with a pixel map."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["hard_mix", "soft_mix"]
+
+
+def _per_pixel(weights: Tensor, like: Tensor) -> Tensor:
+    # [B, H, W] -> broadcastable against like's [B, ..., H, W]
+    return weights.view(weights.shape[0], *([1] * (like.ndim - 3)), *weights.shape[1:])
+
+
+def hard_mix(a: Tensor, b: Tensor, mask: Tensor) -> Tensor:
+    """``a`` outside ``mask``, ``b`` inside: ``a * (1 - M) + b * M`` as an exact selection.
+
+    Args:
+        a, b: ``[B, *, H, W]`` of any dtype (images, integer maps, one-hot maps).
+        mask: ``[B, H, W]`` bool.
+
+    Returns:
+        Same shape and dtype as ``a``; every value is a value of ``a`` or of ``b``.
+    """
+    return torch.where(_per_pixel(mask, a), b, a)
+
+
+def soft_mix(a: Tensor, b: Tensor, lam: Tensor) -> Tensor:
+    """``a * (1 - L) + b * L`` per pixel, computed as ``torch.lerp`` so ``L = 0`` gives ``a``
+    and ``L = 1`` gives ``b`` exactly.
+
+    Args:
+        a, b: ``[B, *, H, W]`` float or uint8. Half precision is mixed in float32 and
+            rounded back; uint8 is mixed in float32 and rounded to the nearest integer.
+        lam: ``[B, H, W]`` float in ``[0, 1]``.
+
+    Returns:
+        Same shape and dtype as ``a``.
+    """
+    weights = _per_pixel(lam, a)
+    if a.dtype in (torch.float32, torch.float64):
+        return torch.lerp(a, b, weights.to(a.dtype))
+    mixed = torch.lerp(a.float(), b.float(), weights.float())
+    if a.is_floating_point():
+        return mixed.to(a.dtype)
+    info = torch.iinfo(a.dtype)
+    return torch.round(mixed).clamp(info.min, info.max).to(a.dtype)

@@ -1,0 +1,109 @@
+"""OpenCV's ``StaticSaliencyFineGrained`` (Montabone & Soto 2010) as batched tensor ops.
+
+Reproduces ``cv2.saliency.StaticSaliencyFineGrained_create().computeSaliency`` on the
+8-bit version of each image bit for bit (see ``shared/specs/saliency.md`` §1): grey
+conversion, two integer 3x3 Gaussian blurs, a float32 integral image, on/off centre-surround
+contrast at six scales with OpenCV's asymmetric cropped windows, and its 8-bit mixing
+(including the wrap of ON + OFF above 255).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ._borders import reflect101_index
+from ._common import check_images, grey_u8, to_uint8
+
+__all__ = ["fine_grained"]
+
+# Half window sizes in OpenCV's order; the window spans n - 1 pixels before the centre, n after.
+_HALF_SIZES = (12, 24, 48, 28, 56, 112)
+_INV_255 = torch.tensor(1.0 / 255.0, dtype=torch.float32)
+
+
+def _blur121_u8(g: Tensor) -> Tensor:
+    """OpenCV's 3x3 ``GaussianBlur`` (sigma 0) on 8-bit data: ``(sum w * g + 8) >> 4``."""
+    _, h, w = g.shape
+    xi = reflect101_index(w, 1, g.device)
+    yi = reflect101_index(h, 1, g.device)
+    p = g.index_select(2, xi)
+    horiz = p[:, :, :-2] + 2 * p[:, :, 1:-1] + p[:, :, 2:]
+    p = horiz.index_select(1, yi)
+    vert = p[:, :-2] + 2 * p[:, 1:-1] + p[:, 2:]
+    return (vert + 8) >> 4
+
+
+def _integral(g: Tensor) -> Tensor:
+    """Float32 integral image ``[B, H + 1, W + 1]`` with a zero first row and column.
+
+    Sums are exact (float64) before the single rounding to float32. That equals OpenCV's
+    row-by-row float32 accumulation whenever ``255 * H * W < 2**24`` (every image of at most
+    65,793 pixels); larger bright images can differ from OpenCV by a few 1/255 steps there.
+    """
+    t = g.double().cumsum(2).cumsum(1)
+    return torch.nn.functional.pad(t, (1, 0, 1, 0)).float()
+
+
+def fine_grained(images: Tensor) -> Tensor:
+    """Fine-grained static saliency, as OpenCV computes it, for a batch of images.
+
+    Args:
+        images: ``[B, C, H, W]``. Floating point images are read as values in ``[0, 1]`` and
+            quantised to 8 bits first (``round(clamp(x, 0, 1) * 255)``), because OpenCV's
+            algorithm is only meaningful on 8-bit input. uint8 images are used as they are.
+            C = 3 is RGB (OpenCV's luminance weights, applied in the right order); C = 1 is
+            grey; other channel counts use the rounded channel mean as grey.
+
+    Returns:
+        float32 ``[B, 1, H, W]`` in ``[0, 1]`` on the input's device, taking the 256 values
+        ``k / 255``. It equals OpenCV's map for ``img_u8[..., ::-1]`` (BGR) exactly, for
+        images of at most 65,793 pixels (see :func:`_integral` for larger ones). A constant
+        image gives an all-zero map.
+    """
+    check_images(images)
+    b, _, h, w = images.shape
+    if b == 0 or h == 0 or w == 0:
+        return images.new_zeros((b, 1, h, w), dtype=torch.float32)
+    g = grey_u8(to_uint8(images))
+    g = _blur121_u8(_blur121_u8(g))
+    table = _integral(g)
+    centre = g.float()
+
+    dev = images.device
+    ys = torch.arange(h, device=dev)
+    xs = torch.arange(w, device=dev)
+    sum_on = torch.zeros((b, h, w), dtype=torch.int32, device=dev)
+    sum_off = torch.zeros_like(sum_on)
+    for n in _HALF_SIZES:
+        y1 = (ys - n + 1).clamp(0, h)
+        y2 = (ys + n + 1).clamp(0, h)
+        x1 = (xs - n + 1).clamp(0, w)
+        x2 = (xs + n + 1).clamp(0, w)
+        rows2 = table.index_select(1, y2)
+        rows1 = table.index_select(1, y1)
+        # OpenCV's order of the four corner terms, each step rounded to float32.
+        s = rows2.index_select(2, x2) + rows1.index_select(2, x1)
+        s = s - rows2.index_select(2, x1)
+        s = s - rows1.index_select(2, x2)
+        count = ((y2 - y1)[:, None] * (x2 - x1)[None, :] - 1).float()
+        mean = (s - centre) / count
+        on = centre - mean
+        off = mean - centre
+        # u8cast: truncate, then wrap modulo 256; NaN (a 1x1 window) compares false -> 0.
+        sum_on += torch.where(on > 0, on, 0.0).nan_to_num(0.0).trunc().to(torch.int32) & 255
+        sum_off += torch.where(off > 0, off, 0.0).nan_to_num(0.0).trunc().to(torch.int32) & 255
+
+    def scale_to_255(total: Tensor) -> Tensor:
+        peak = total.amax(dim=(1, 2), keepdim=True)
+        ratio = (total.float() / peak.float()).double()
+        return torch.where(peak > 0, (255.0 * ratio).nan_to_num(0.0).trunc(), 0.0)
+
+    on_map = scale_to_255(sum_on)
+    off_map = scale_to_255(sum_off)
+    top = torch.maximum(
+        on_map.amax(dim=(1, 2), keepdim=True), off_map.amax(dim=(1, 2), keepdim=True)
+    )
+    mixed = (255.0 * (on_map + off_map) / top).nan_to_num(0.0).trunc()
+    out8 = torch.where(top > 0, mixed, 0.0).to(torch.int32) & 255
+    return (out8.float() * _INV_255.to(dev)).unsqueeze(1)

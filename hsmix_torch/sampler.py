@@ -1,0 +1,67 @@
+"""Every random draw of HSMix, from one optional ``torch.Generator``, in a fixed order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+__all__ = ["RandomDraws", "draw"]
+
+
+@dataclass
+class RandomDraws:
+    """The random part of an HSMix call for a batch of B images of P = H * W pixels.
+
+    Attributes:
+        partner: ``[B]`` int64, a random permutation where ``mixed``, the identity elsewhere.
+        mixed: ``[B]`` bool, True with probability ``p``.
+        n_segments: ``[B]`` int64, uniform in ``[n_min, n_max]``.
+        select_uniform: ``[B, P]`` float32 uniforms, one per possible superpixel label of the
+            partner: label ``k`` is pasted when ``select_uniform[b, k] < p_hard``.
+        beta_lambda: ``[B, P]`` float32 ``Beta(alpha, alpha)`` weights per partner label
+            (``lam="beta"``), else None.
+    """
+
+    partner: Tensor
+    mixed: Tensor
+    n_segments: Tensor
+    select_uniform: Tensor
+    beta_lambda: Tensor | None
+
+
+def draw(
+    batch_size: int,
+    num_labels: int,
+    *,
+    n_segments: tuple[int, int],
+    p: float,
+    beta_alpha: float | None,
+    device: torch.device,
+    generator: torch.Generator | None = None,
+) -> RandomDraws:
+    """Draw the random part of HSMix.
+
+    Args:
+        batch_size: B.
+        num_labels: bound on superpixel labels per image (H * W).
+        n_segments: inclusive ``(n_min, n_max)``.
+        p: probability that a sample is mixed at all.
+        beta_alpha: draw per-label ``Beta(alpha, alpha)`` weights when not None.
+        device: where to draw; ``generator``, if given, must live there.
+        generator: the source of randomness; the device's default generator when None.
+    """
+    kw = {"device": device, "generator": generator}
+    mixed = torch.rand(batch_size, **kw) < p
+    perm = torch.randperm(batch_size, **kw)
+    partner = torch.where(mixed, perm, torch.arange(batch_size, device=device))
+    n_min, n_max = n_segments
+    counts = torch.randint(n_min, n_max + 1, (batch_size,), **kw)
+    select_uniform = torch.rand(batch_size, num_labels, **kw)
+    beta_lambda = None
+    if beta_alpha is not None:
+        conc = torch.full((2, batch_size, num_labels), float(beta_alpha), device=device)
+        gammas = torch._standard_gamma(conc, generator=generator)
+        beta_lambda = gammas[0] / (gammas[0] + gammas[1]).clamp(min=torch.finfo(torch.float32).tiny)
+    return RandomDraws(partner, mixed, counts, select_uniform, beta_lambda)

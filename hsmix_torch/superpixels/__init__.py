@@ -1,0 +1,41 @@
+"""Superpixel backends behind one protocol.
+
+``get_backend(name)`` returns a callable ``(images [B, C, H, W], n_segments LongTensor [B])
+-> LongTensor [B, H, W]`` on the images' device. Backends: ``"skimage"`` (scikit-image's
+SLIC, the reference), ``"grid"`` (regular cells), and ``"auto"`` (the best available for
+the images' device).
+"""
+
+from __future__ import annotations
+
+from .base import (
+    DEFAULT_COMPACTNESS_GREY,
+    DEFAULT_COMPACTNESS_RGB,
+    CallableBackend,
+    SuperpixelBackend,
+    SuperpixelFn,
+    check_labels,
+    default_compactness,
+)
+from .grid import GridBackend
+from .registry import available_backends, get_backend, register_backend, resolve_auto
+from .scikit_image import SkimageBackend
+
+register_backend("grid", GridBackend)
+register_backend("skimage", SkimageBackend)
+
+__all__ = [
+    "DEFAULT_COMPACTNESS_GREY",
+    "DEFAULT_COMPACTNESS_RGB",
+    "CallableBackend",
+    "GridBackend",
+    "SkimageBackend",
+    "SuperpixelBackend",
+    "SuperpixelFn",
+    "available_backends",
+    "check_labels",
+    "default_compactness",
+    "get_backend",
+    "register_backend",
+    "resolve_auto",
+]

@@ -1,0 +1,91 @@
+"""The pure kernels against direct per-sample, per-region loops."""
+
+from __future__ import annotations
+
+import torch
+
+import hsmix_torch.functional as HF
+
+
+def _labels(b=3, h=12, w=17, k=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, k, (b, h, w), generator=g)
+
+
+def test_region_reduce_matches_loops() -> None:
+    labels = _labels()
+    values = torch.rand(labels.shape, generator=torch.Generator().manual_seed(1))
+    sums, counts = HF.region_reduce(values, labels, 8, "sum")
+    means, _ = HF.region_reduce(values, labels, 8, "mean")
+    for b in range(3):
+        for k in range(8):
+            sel = labels[b] == k
+            assert counts[b, k] == sel.sum()
+            assert torch.isclose(sums[b, k], values[b][sel].double().sum(), atol=1e-8)
+            if sel.any():
+                assert torch.isclose(means[b, k], values[b][sel].double().mean(), atol=1e-8)
+
+
+def test_minmax_normalize_ignores_absent_regions() -> None:
+    v = torch.tensor([[3.0, 1.0, 100.0, 2.0]], dtype=torch.float64)
+    present = torch.tensor([[True, True, False, True]])
+    out = HF.minmax_normalize(v, present, eps=0.0)
+    assert torch.equal(out, torch.tensor([[1.0, 0.0, 0.0, 0.5]], dtype=torch.float64))
+
+
+def test_superpixel_mask_paint_and_composite() -> None:
+    labels = _labels()
+    selected = torch.zeros(3, 6, dtype=torch.bool)
+    selected[0, 2] = selected[1, 0] = selected[1, 5] = True
+    m = HF.superpixel_mask(labels, selected)
+    for b in range(3):
+        expect = torch.zeros_like(m[b])
+        for k in range(6):
+            if selected[b, k]:
+                expect |= labels[b] == k
+        assert torch.equal(m[b], expect)
+    painted = HF.paint_regions(torch.arange(18.0).view(3, 6), labels)
+    assert torch.equal(painted, (labels + torch.arange(3).view(3, 1, 1) * 6).float())
+    other = _labels(seed=3)
+    comp = HF.composite_regions(labels, other, m, 6)
+    assert torch.equal(comp, torch.where(m, other + 6, labels))
+    assert torch.equal(
+        HF.single_region(torch.zeros(2, 4, 4, dtype=torch.long)), torch.tensor([True, True])
+    )
+
+
+def test_mixing_endpoints_are_exact_and_dtypes_kept() -> None:
+    a = torch.rand(2, 3, 5, 5)
+    b = torch.rand(2, 3, 5, 5)
+    zeros, ones = torch.zeros(2, 5, 5), torch.ones(2, 5, 5)
+    assert torch.equal(HF.soft_mix(a, b, zeros), a) and torch.equal(HF.soft_mix(a, b, ones), b)
+    assert torch.equal(HF.soft_mix(a, a, torch.rand(2, 5, 5)), a)
+    u8a, u8b = (a * 255).to(torch.uint8), (b * 255).to(torch.uint8)
+    half = HF.soft_mix(u8a, u8b, torch.full((2, 5, 5), 0.5))
+    assert half.dtype == torch.uint8
+    assert torch.equal(half, torch.round((u8a.float() + u8b.float()) / 2).to(torch.uint8))
+    m = torch.rand(2, 5, 5) > 0.5
+    assert torch.equal(HF.hard_mix(u8a, u8b, m), torch.where(m[:, None], u8b, u8a))
+    idx = torch.randint(0, 4, (2, 5, 5))
+    assert torch.equal(HF.hard_mix(idx, idx.flip(0), m), torch.where(m, idx.flip(0), idx))
+    bf = HF.soft_mix(a.bfloat16(), b.bfloat16(), torch.full((2, 5, 5), 0.25))
+    assert bf.dtype == torch.bfloat16
+
+
+def test_one_hot_and_ignore() -> None:
+    labels = torch.tensor([[[0, 1], [2, 255]]])
+    out = HF.one_hot(labels, 3, ignore_index=255)
+    assert out.shape == (1, 3, 2, 2)
+    assert torch.equal(out.sum(1), torch.tensor([[[1.0, 1.0], [1.0, 0.0]]]))
+    assert torch.equal(out.argmax(1)[0, 0], torch.tensor([0, 1]))
+
+
+def test_saliency_lambda_normalises_per_image() -> None:
+    labels = _labels()
+    rel = torch.rand(labels.shape, generator=torch.Generator().manual_seed(2))
+    lam = HF.saliency_lambda(rel, labels, 6, "sum")
+    for b in range(3):
+        assert lam[b].min() == 0 and lam[b].max() > 0.99
+    assert torch.allclose(
+        HF.relative_saliency(torch.zeros(2), torch.ones(2)), torch.full((2,), 1 / 1.0001)
+    )
