@@ -10,9 +10,9 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	# torch 2.14.1 / torchvision 0.29.1 come from the local wheel store (no multi-GB download).
+	@# torch 2.14.1 / torchvision 0.29.1 come from the local wheel store (no multi-GB download).
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	# fast-slic (optional CPU backend) only builds without build isolation.
+	@# fast-slic (optional CPU backend) only builds without build isolation.
 	$(BIN)/pip install -q cython numpy setuptools wheel
 	$(BIN)/pip install -q --no-build-isolation fast-slic
 	$(BIN)/pip install -q --no-build-isolation -e ".[all,test]"

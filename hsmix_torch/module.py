@@ -194,7 +194,7 @@ class HSMix(nn.Module):
             generator=generator,
         )
         if superpixels is None:
-            labels = self.backend(images, draws.n_segments)
+            labels = self.backend(images, draws.n_segments, max_segments=self.n_segments[1])
         else:
             labels = check_labels(superpixels, images, "superpixels", check_values=self.validate)
         partner = draws.partner

@@ -16,7 +16,7 @@ def test_sample_batch() -> None:
     images, masks = sample_batch(96)
     assert images.shape == (4, 3, 96, 96) and images.dtype == torch.float32
     assert masks.shape == (4, 96, 96) and set(masks.unique().tolist()) == {0, 1}
-    assert 0 <= images.min() and images.max() <= 1
+    assert images.min() >= 0 and images.max() <= 1
     fractions = masks.float().mean((1, 2))
     assert ((fractions > 0.01) & (fractions < 0.5)).all()
 

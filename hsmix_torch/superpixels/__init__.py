@@ -1,9 +1,9 @@
 """Superpixel backends behind one protocol.
 
 ``get_backend(name)`` returns a callable ``(images [B, C, H, W], n_segments LongTensor [B])
--> LongTensor [B, H, W]`` on the images' device. Backends: ``"skimage"`` (scikit-image's
-SLIC, the reference), ``"grid"`` (regular cells), and ``"auto"`` (the best available for
-the images' device).
+-> LongTensor [B, H, W]`` on the images' device. Backends: ``"torch"`` (batched SLIC in
+tensor ops, the GPU default), ``"skimage"`` (scikit-image's SLIC, the reference), ``"grid"``
+(regular cells), and ``"auto"`` (the best available for the images' device).
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from .base import (
 from .grid import GridBackend
 from .registry import available_backends, get_backend, register_backend, resolve_auto
 from .scikit_image import SkimageBackend
+from .torch_slic import TorchSlicBackend, slic
 
 register_backend("grid", GridBackend)
 register_backend("skimage", SkimageBackend)
+register_backend("torch", TorchSlicBackend)
 
 __all__ = [
     "DEFAULT_COMPACTNESS_GREY",
@@ -32,10 +34,12 @@ __all__ = [
     "SkimageBackend",
     "SuperpixelBackend",
     "SuperpixelFn",
+    "TorchSlicBackend",
     "available_backends",
     "check_labels",
     "default_compactness",
     "get_backend",
     "register_backend",
     "resolve_auto",
+    "slic",
 ]

@@ -59,8 +59,15 @@ class SuperpixelBackend:
         """The compactness used for images with ``channels`` channels."""
         return default_compactness(channels) if self.compactness is None else self.compactness
 
-    def __call__(self, images: Tensor, n_segments: Tensor) -> Tensor:
-        """Label maps ``[B, H, W]`` int64 for ``images [B, C, H, W]`` and ``n_segments [B]``."""
+    def __call__(
+        self, images: Tensor, n_segments: Tensor | int, *, max_segments: int | None = None
+    ) -> Tensor:
+        """Label maps ``[B, H, W]`` int64 for ``images [B, C, H, W]`` and ``n_segments [B]``.
+
+        ``max_segments`` is an optional upper bound of ``n_segments`` known on the host (HSMix
+        passes its range's maximum); backends that size buffers from it then need no host
+        synchronisation to read ``n_segments`` from the device.
+        """
         if images.ndim != 4:
             raise ValueError(f"images must have shape [B, C, H, W], got {tuple(images.shape)}")
         n_segments = torch.as_tensor(n_segments, device=images.device).long().reshape(-1)
@@ -75,9 +82,10 @@ class SuperpixelBackend:
             return torch.zeros(
                 images.shape[:1] + images.shape[2:], dtype=torch.long, device=images.device
             )
-        return self.segment(images, n_segments)
+        return self.segment(images, n_segments, max_segments)
 
-    def segment(self, images: Tensor, n_segments: Tensor) -> Tensor:
+    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
+        """Compute the labels; arguments are already checked by ``__call__``."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -93,7 +101,7 @@ class CallableBackend(SuperpixelBackend):
         super().__init__(None)
         self.fn = fn
 
-    def segment(self, images: Tensor, n_segments: Tensor) -> Tensor:
+    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
         labels = self.fn(images, n_segments)
         return check_labels(labels, images, "superpixels callable output")
 

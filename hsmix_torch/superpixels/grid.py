@@ -21,7 +21,7 @@ class GridBackend(SuperpixelBackend):
 
     name = "grid"
 
-    def segment(self, images: Tensor, n_segments: Tensor) -> Tensor:
+    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
         _, _, h, w = images.shape
         n = n_segments.clamp(min=1).double()
         ny = torch.round(torch.sqrt(n * h / w)).clamp(1, h).long()

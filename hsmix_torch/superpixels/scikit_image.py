@@ -36,7 +36,7 @@ class SkimageBackend(SuperpixelBackend):
         self._slic = slic
         self.slic_kwargs = slic_kwargs
 
-    def segment(self, images: Tensor, n_segments: Tensor) -> Tensor:
+    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
         channels = images.shape[1]
         compactness = self.compactness_for(channels)
         arrays = images.detach().float().permute(0, 2, 3, 1).cpu().numpy()

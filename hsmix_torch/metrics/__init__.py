@@ -1,0 +1,21 @@
+"""Evaluation measures: superpixel quality against ground-truth masks."""
+
+from __future__ import annotations
+
+from .superpixel_quality import (
+    SuperpixelQuality,
+    achievable_segmentation_accuracy,
+    boundary_recall,
+    fragmented_fraction,
+    superpixel_quality,
+    undersegmentation_error,
+)
+
+__all__ = [
+    "SuperpixelQuality",
+    "achievable_segmentation_accuracy",
+    "boundary_recall",
+    "fragmented_fraction",
+    "superpixel_quality",
+    "undersegmentation_error",
+]

@@ -1,0 +1,30 @@
+"""sRGB -> CIELAB exactly as scikit-image's ``rgb2lab`` (D65, 2-degree observer)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["rgb_to_lab"]
+
+_XYZ_FROM_RGB = (
+    (0.412453, 0.357580, 0.180423),
+    (0.212671, 0.715160, 0.072169),
+    (0.019334, 0.119193, 0.950227),
+)
+_WHITE_D65 = (0.95047, 1.0, 1.08883)
+
+
+def rgb_to_lab(rgb: Tensor) -> Tensor:
+    """``[..., 3]`` RGB in ``[0, 1]`` -> ``[..., 3]`` (L, a, b), with scikit-image's constants.
+
+    Channel-last, so the result is the pixel-major feature layout SLIC works in.
+    """
+    linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    matrix = torch.tensor(_XYZ_FROM_RGB, dtype=rgb.dtype, device=rgb.device)
+    white = torch.tensor(_WHITE_D65, dtype=rgb.dtype, device=rgb.device)
+    # Explicit products, not a matmul: TF32 matmuls would round the colour values.
+    xyz = sum(linear[..., i : i + 1] * matrix[:, i] for i in range(3)) / white
+    f = torch.where(xyz > 0.008856, xyz.clamp(min=0) ** (1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0)
+    fx, fy, fz = f.unbind(-1)
+    return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=-1)
