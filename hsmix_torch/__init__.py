@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .collate import HSMixCollate, SuperpixelCollate
 from .module import HSMix
 from .params import HSMixParams
 from .sampler import RandomDraws, draw
 
-__all__ = ["HSMix", "HSMixParams", "RandomDraws", "draw"]
+__all__ = ["HSMix", "HSMixCollate", "HSMixParams", "RandomDraws", "SuperpixelCollate", "draw"]
 __version__ = "0.1.0"

@@ -2,8 +2,9 @@
 
 ``get_backend(name)`` returns a callable ``(images [B, C, H, W], n_segments LongTensor [B])
 -> LongTensor [B, H, W]`` on the images' device. Backends: ``"torch"`` (batched SLIC in
-tensor ops, the GPU default), ``"skimage"`` (scikit-image's SLIC, the reference), ``"grid"``
-(regular cells), and ``"auto"`` (the best available for the images' device).
+tensor ops, the GPU default), ``"fast_slic"`` (fast-slic on the CPU, the CPU default when
+installed), ``"skimage"`` (scikit-image's SLIC, the reference), ``"grid"`` (regular cells),
+and ``"auto"`` (the best available for the images' device).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from .base import (
     check_labels,
     default_compactness,
 )
+from .fast_slic import FastSlicBackend, fast_slic_available
 from .grid import GridBackend
 from .registry import available_backends, get_backend, register_backend, resolve_auto
 from .scikit_image import SkimageBackend
 from .torch_slic import TorchSlicBackend, slic
 
+register_backend("fast_slic", FastSlicBackend)
 register_backend("grid", GridBackend)
 register_backend("skimage", SkimageBackend)
 register_backend("torch", TorchSlicBackend)
@@ -30,6 +33,7 @@ __all__ = [
     "DEFAULT_COMPACTNESS_GREY",
     "DEFAULT_COMPACTNESS_RGB",
     "CallableBackend",
+    "FastSlicBackend",
     "GridBackend",
     "SkimageBackend",
     "SuperpixelBackend",
@@ -38,6 +42,7 @@ __all__ = [
     "available_backends",
     "check_labels",
     "default_compactness",
+    "fast_slic_available",
     "get_backend",
     "register_backend",
     "resolve_auto",

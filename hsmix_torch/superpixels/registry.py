@@ -31,11 +31,13 @@ def resolve_auto(device: torch.device) -> str:
     """The backend ``"auto"`` picks for images on ``device``.
 
     CUDA: ``"torch"`` (batched SLIC on the GPU, no host round trip). Other devices:
-    ``"skimage"``, the reference.
+    ``"fast_slic"`` when fast-slic is installed, else ``"skimage"``.
     """
-    if device.type == "cuda" and "torch" in _REGISTRY:
+    from .fast_slic import fast_slic_available
+
+    if device.type == "cuda":
         return "torch"
-    return "skimage"
+    return "fast_slic" if fast_slic_available() else "skimage"
 
 
 class _AutoBackend(SuperpixelBackend):

@@ -1,0 +1,72 @@
+"""The fast-slic CPU backend: labels, input conversion, and quality against scikit-image.
+
+fast-slic is a different SLIC implementation (subsampled updates, Manhattan distances), so
+it is held to looser bounds than the torch backend: mean ASA within 1 point of
+scikit-image's, boundary recall within 5 points, undersegmentation error at most 1.5 times,
+no fragmented labels, and a segment count within 30 % of scikit-image's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import hsmix_torch.superpixels.fast_slic as fs
+from hsmix_torch.metrics import superpixel_quality
+from hsmix_torch.superpixels import get_backend, resolve_auto
+
+from ..conftest import load_set
+from .test_torch_slic import _skimage
+
+pytest.importorskip("fast_slic")
+
+
+@pytest.mark.parametrize("name,m", [("Kvasir_SEG", 8.0), ("CHASE_DB1", 8.0), ("BUSI", 0.1)])
+@pytest.mark.parametrize("n", [50, 150])
+def test_quality_against_skimage(name, m, n) -> None:
+    images, masks = load_set(name, size=224, limit=6)
+    labels = get_backend("fast_slic", compactness=m)(images, torch.full((len(images),), n))
+    ours, ref = [], []
+    for i in range(len(images)):
+        lab = labels[i].numpy()
+        assert np.array_equal(np.unique(lab), np.arange(lab.max() + 1))
+        ours.append(superpixel_quality(lab, masks[i]))
+        ref.append(superpixel_quality(_skimage(images[i], n, m), masks[i]))
+
+    def mean(qs, field):
+        return float(np.mean([getattr(q, field) for q in qs]))
+
+    assert mean(ours, "asa") >= mean(ref, "asa") - 0.01
+    assert mean(ours, "boundary_recall") >= mean(ref, "boundary_recall") - 0.05
+    assert mean(ours, "undersegmentation_error") <= 1.5 * mean(ref, "undersegmentation_error")
+    assert mean(ours, "fragmented") == 0.0
+    assert abs(mean(ours, "n_segments") - mean(ref, "n_segments")) <= 0.3 * mean(ref, "n_segments")
+
+
+def test_value_ranges_and_channel_counts(rgb_batch, grey_batch) -> None:
+    backend = get_backend("fast_slic")
+    n = torch.tensor([40, 60, 80])
+    images = rgb_batch[0][:3]
+    ref = backend(images, n)
+    # Any value range is stretched per image to 0..255 (up to rounding), as scikit-image does.
+    for same_image in (images.float() / 255, images.double() * 4 - 300):
+        u8 = torch.from_numpy(fs._to_uint8_rgb(same_image)).int()
+        assert (u8 - torch.from_numpy(fs._to_uint8_rgb(images)).int()).abs().max() <= 1
+    assert (backend(images.float() / 255, n) == ref).float().mean() > 0.97
+    grey = grey_batch[0][:3]
+    grey_ref = backend(grey, n)
+    hounsfield = backend(grey.float() / 255 * 1400 - 1000, n)  # a CT-like value range
+    k_hu, k_ref = hounsfield.flatten(1).amax(1), grey_ref.flatten(1).amax(1)
+    assert ((k_hu - k_ref).abs() <= 0.1 * k_ref).all()
+    four = torch.cat([grey, grey, grey, grey], dim=1)  # channel mean = the grey image
+    assert torch.equal(backend(four, n), grey_ref)
+    assert (grey_ref.flatten(1).amax(1) >= 20).all()
+
+
+def test_auto_and_missing_package(monkeypatch) -> None:
+    assert resolve_auto(torch.device("cpu")) == "fast_slic"
+    monkeypatch.setattr(fs, "fast_slic_available", lambda: False)
+    with pytest.raises(ImportError, match="no-build-isolation"):
+        fs.FastSlicBackend()
+    assert resolve_auto(torch.device("cpu")) == "skimage"
