@@ -183,10 +183,9 @@ class HSMix(nn.Module):
                 "create it with torch.Generator(device=images.device)"
             )
         b, _, h, w = images.shape
-        num_labels = max(h * w, 1)
         draws = draw(
             b,
-            num_labels,
+            max(h * w, 1),
             n_segments=self.n_segments,
             p=self.p,
             beta_alpha=self.alpha if self.lam == "beta" else None,
@@ -199,11 +198,13 @@ class HSMix(nn.Module):
             labels = check_labels(superpixels, images, "superpixels", check_values=self.validate)
         partner = draws.partner
         labels_b = labels[partner]
+        num_labels = _label_bound(labels)
 
         # Pairs that mix: not paired with themselves, partner with more than one superpixel.
         active = (partner != torch.arange(b, device=images.device)) & ~HF.single_region(labels_b)
         active = active.view(b, 1, 1)
-        hard_mask = HF.superpixel_mask(labels_b, draws.select_uniform < self.p_hard) & active
+        selected = draws.select_uniform[:, :num_labels] < self.p_hard
+        hard_mask = HF.superpixel_mask(labels_b, selected) & active
 
         if self.output == "hard":
             soft_lambda = torch.zeros((b, h, w), dtype=torch.float32, device=images.device)
@@ -367,6 +368,18 @@ class HSMix(nn.Module):
                 f"masks hold label {hi} >= num_classes={self.num_classes}"
                 + ("" if self.ignore_index is None else f" (ignore_index={self.ignore_index})")
             )
+
+
+def _label_bound(labels: Tensor) -> int:
+    """An upper bound of the labels, sizing the per-region buffers.
+
+    On the CPU the maximum costs nothing to read, and small buffers make the region
+    reductions cheap; on other devices reading it would synchronise, so the pixel count
+    (always a bound: labels lie in ``[0, H * W)``) is used.
+    """
+    if labels.device.type == "cpu" and labels.numel():
+        return int(labels.max()) + 1
+    return max(labels.shape[-2] * labels.shape[-1], 1)
 
 
 def _segment_range(n_segments: int | tuple[int, int]) -> tuple[int, int]:

@@ -19,7 +19,6 @@ __all__ = ["fine_grained"]
 
 # Half window sizes in OpenCV's order; the window spans n - 1 pixels before the centre, n after.
 _HALF_SIZES = (12, 24, 48, 28, 56, 112)
-_INV_255 = torch.tensor(1.0 / 255.0, dtype=torch.float32)
 
 
 def _blur121_u8(g: Tensor) -> Tensor:
@@ -63,36 +62,41 @@ def fine_grained(images: Tensor) -> Tensor:
     """
     check_images(images)
     b, _, h, w = images.shape
-    if b == 0 or h == 0 or w == 0:
-        return images.new_zeros((b, 1, h, w), dtype=torch.float32)
+    if b == 0 or h * w <= 1:  # a 1x1 window has no surround: OpenCV's 0/0 gives 0
+        return torch.zeros((b, 1, h, w), dtype=torch.float32, device=images.device)
     g = grey_u8(to_uint8(images))
     g = _blur121_u8(_blur121_u8(g))
     table = _integral(g)
     centre = g.float()
 
+    # Window corners are clamped to the table, so a replicate-padded table turns every corner
+    # lookup into a plain slice (no gathers): row min(y + n + 1, H) of the table is row
+    # pad + y + n + 1 of the padded one, and likewise for max(y - n + 1, 0) and for columns.
+    pad = max(_HALF_SIZES) + 1
+    padded = torch.nn.functional.pad(table[:, None], (pad, pad, pad, pad), mode="replicate")[:, 0]
     dev = images.device
     ys = torch.arange(h, device=dev)
     xs = torch.arange(w, device=dev)
     sum_on = torch.zeros((b, h, w), dtype=torch.int32, device=dev)
     sum_off = torch.zeros_like(sum_on)
+
+    def corner(dy: int, dx: int) -> Tensor:
+        return padded[:, dy : dy + h, dx : dx + w]
+
     for n in _HALF_SIZES:
-        y1 = (ys - n + 1).clamp(0, h)
-        y2 = (ys + n + 1).clamp(0, h)
-        x1 = (xs - n + 1).clamp(0, w)
-        x2 = (xs + n + 1).clamp(0, w)
-        rows2 = table.index_select(1, y2)
-        rows1 = table.index_select(1, y1)
+        lo, hi = pad - n + 1, pad + n + 1  # offsets of y1 (x1) and y2 (x2) in the padded table
         # OpenCV's order of the four corner terms, each step rounded to float32.
-        s = rows2.index_select(2, x2) + rows1.index_select(2, x1)
-        s = s - rows2.index_select(2, x1)
-        s = s - rows1.index_select(2, x2)
-        count = ((y2 - y1)[:, None] * (x2 - x1)[None, :] - 1).float()
-        mean = (s - centre) / count
-        on = centre - mean
-        off = mean - centre
-        # u8cast: truncate, then wrap modulo 256; NaN (a 1x1 window) compares false -> 0.
-        sum_on += torch.where(on > 0, on, 0.0).nan_to_num(0.0).trunc().to(torch.int32) & 255
-        sum_off += torch.where(off > 0, off, 0.0).nan_to_num(0.0).trunc().to(torch.int32) & 255
+        s = corner(hi, hi) + corner(lo, lo)
+        s = s - corner(hi, lo)
+        s = s - corner(lo, hi)
+        rows = (ys + n + 1).clamp(max=h) - (ys - n + 1).clamp(min=0)
+        cols = (xs + n + 1).clamp(max=w) - (xs - n + 1).clamp(min=0)
+        count = (rows[:, None] * cols[None, :] - 1).float()
+        on = centre - (s - centre) / count
+        # u8cast truncates (the int conversion does); on 8-bit data |c - mean| <= 255, so
+        # OpenCV's wrap modulo 256 never applies here.
+        sum_on += on.clamp(min=0).to(torch.int32)
+        sum_off += on.neg().clamp(min=0).to(torch.int32)
 
     def scale_to_255(total: Tensor) -> Tensor:
         peak = total.amax(dim=(1, 2), keepdim=True)
@@ -106,4 +110,5 @@ def fine_grained(images: Tensor) -> Tensor:
     )
     mixed = (255.0 * (on_map + off_map) / top).nan_to_num(0.0).trunc()
     out8 = torch.where(top > 0, mixed, 0.0).to(torch.int32) & 255
-    return (out8.float() * _INV_255.to(dev)).unsqueeze(1)
+    # A Python scalar is rounded to the tensor's float32 first: fl32(k * fl32(1/255)).
+    return (out8.float() * (1.0 / 255.0)).unsqueeze(1)

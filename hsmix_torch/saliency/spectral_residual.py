@@ -9,6 +9,7 @@ reflect-101 spectral box filter, the 5x5 sigma-8 blur and the float32 bilinear r
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -54,10 +55,12 @@ def _polar32(re: Tensor, im: Tensor) -> tuple[Tensor, Tensor]:
     deg = torch.where(ax < ay, 90.0 - deg, deg)
     deg = torch.where(a < 0, 180.0 - deg, deg)
     deg = torch.where(b < 0, 360.0 - deg, deg)
-    return mag, deg * torch.tensor(_DEG2RAD, dtype=torch.float32, device=deg.device)
+    return mag, deg * _DEG2RAD  # the scalar is rounded to float32, as OpenCV's constant
 
 
+@lru_cache(maxsize=64)
 def _taps(in_size: int, out_size: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    """Bilinear taps on ``device``, cached: after the first call no host-to-device copy."""
     i0, i1, t = linear_taps(in_size, out_size)
     return (
         torch.tensor(i0, device=device),
@@ -92,17 +95,18 @@ def _resize_f32(x: Tensor, out_h: int, out_w: int) -> Tensor:
     return _fma32(horiz.index_select(1, yi1) - top, yt.float()[:, None], top)
 
 
+# OpenCV's getGaussianKernel(5, 8): normalised exp(-d^2 / (2 sigma^2)), in float64.
+_GAUSS5 = [math.exp(-((i - 2) ** 2) / (2 * 8.0**2)) for i in range(5)]
+_GAUSS5 = [v / sum(_GAUSS5) for v in _GAUSS5]
+
+
 def _gaussian5_sigma8(x: Tensor) -> Tensor:
     """OpenCV's 5x5 Gaussian blur with sigma 8 and reflect-101 borders, in float64."""
-    k = torch.tensor(
-        [math.exp(-((i - 2) ** 2) / (2 * 8.0**2)) for i in range(5)], dtype=torch.float64
-    )
-    k = (k / k.sum()).to(x.device)
     _, h, w = x.shape
     p = x.index_select(2, reflect101_index(w, 2, x.device))
-    x = sum(k[i] * p[:, :, i : i + w] for i in range(5))
+    x = sum(k * p[:, :, i : i + w] for i, k in enumerate(_GAUSS5))
     p = x.index_select(1, reflect101_index(h, 2, x.device))
-    return sum(k[i] * p[:, i : i + h] for i in range(5))
+    return sum(k * p[:, i : i + h] for i, k in enumerate(_GAUSS5))
 
 
 def spectral_residual(images: Tensor) -> Tensor:

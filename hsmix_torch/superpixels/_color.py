@@ -21,10 +21,16 @@ def rgb_to_lab(rgb: Tensor) -> Tensor:
     Channel-last, so the result is the pixel-major feature layout SLIC works in.
     """
     linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-    matrix = torch.tensor(_XYZ_FROM_RGB, dtype=rgb.dtype, device=rgb.device)
-    white = torch.tensor(_WHITE_D65, dtype=rgb.dtype, device=rgb.device)
-    # Explicit products, not a matmul: TF32 matmuls would round the colour values.
-    xyz = sum(linear[..., i : i + 1] * matrix[:, i] for i in range(3)) / white
+    r, g, b = linear.unbind(-1)
+    # Explicit products with Python constants, not a matmul: TF32 would round the colours,
+    # and constant tensors would need host-to-device copies.
+    xyz = torch.stack(
+        [
+            (m0 * r + m1 * g + m2 * b) / white
+            for (m0, m1, m2), white in zip(_XYZ_FROM_RGB, _WHITE_D65, strict=True)
+        ],
+        dim=-1,
+    )
     f = torch.where(xyz > 0.008856, xyz.clamp(min=0) ** (1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0)
     fx, fy, fz = f.unbind(-1)
     return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=-1)

@@ -53,10 +53,14 @@ def _table(h: int, w: int, n_max: int) -> np.ndarray:
     return np.array([_row(h, w, max(n, 1)) for n in range(n_max + 1)], dtype=np.int64)
 
 
-def grid_table(h: int, w: int, n_max: int, device: torch.device) -> Tensor:
-    """``[n_max + 1, 9]`` int64 table of the grid for every ``n`` up to ``n_max`` (row 0 = n 1).
+@lru_cache(maxsize=64)
+def grid_table(h: int, w: int, n_max: int, device: torch.device) -> tuple[Tensor, int, int]:
+    """The grid for every ``n`` up to ``n_max``, and the padded grid size.
 
-    Built on the host from the sizes alone, so looking rows up by a device tensor of
-    ``n_segments`` needs no synchronisation.
+    Returns ``(table, ny_pad, nx_pad)``: table ``[n_max + 1, 9]`` int64 on ``device`` (row n
+    holds the grid for ``max(n, 1)``, columns :data:`GRID_FIELDS`), and the largest number of
+    centre rows and columns. Built on the host from the sizes alone and cached per device,
+    so looking rows up by a device tensor of ``n_segments`` needs no synchronisation.
     """
-    return torch.from_numpy(_table(h, w, n_max)).to(device)
+    table = _table(h, w, n_max)
+    return torch.from_numpy(table).to(device), int(table[:, 4].max()), int(table[:, 5].max())

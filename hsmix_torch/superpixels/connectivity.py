@@ -170,7 +170,7 @@ def enforce_connectivity(
     eh, ev = _equal_edges(labels)
     parent = torch.arange(n, device=labels.device).view(b, h, w)
     parent = _run_rounds(parent, eh, ev, 2 * rounds if sync_free else rounds)
-    slot_min = min_size.repeat_interleave(hw)  # min size of the image each root slot lies in
+    slot_min = min_size[:, None].expand(b, hw).reshape(-1)  # min size of each slot's image
     jumps = 12 if sync_free else 6
     while True:
         root, merged_ok = _merge_small(parent, features, slot_min, jumps)

@@ -30,7 +30,8 @@ def available_backends() -> list[str]:
 def resolve_auto(device: torch.device) -> str:
     """The backend ``"auto"`` picks for images on ``device``.
 
-    CUDA: ``"torch"`` (batched SLIC on the GPU, no host round trip). Other devices:
+    CUDA: ``"torch"`` (batched SLIC on the GPU, no host round trip; ``"auto"`` runs it in
+    its ``sync_free`` mode). Other devices:
     ``"fast_slic"`` when fast-slic is installed, else ``"skimage"``.
     """
     from .fast_slic import fast_slic_available
@@ -53,7 +54,10 @@ class _AutoBackend(SuperpixelBackend):
     def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
         name = resolve_auto(images.device)
         if name not in self._cache:
-            self._cache[name] = get_backend(name, **self.options)
+            options = dict(self.options)
+            if name == "torch":  # inside a training step: no host synchronisation at all
+                options.setdefault("sync_free", True)
+            self._cache[name] = get_backend(name, **options)
         return self._cache[name].segment(images, n_segments, max_segments)
 
 

@@ -146,10 +146,9 @@ def slic(
     m = default_compactness(c) if compactness is None else float(compactness)
     with torch.autocast(dev.type, enabled=False):
         feats = _features(images, m)
-        table = grid_table(h, w, max_segments, dev)
+        table, ny_pad, nx_pad = grid_table(h, w, max_segments, dev)
         rows = table[n_segments.clamp(1, max_segments)]
         grid = {name: rows[:, i] for i, name in enumerate(GRID_FIELDS)}
-        ny_pad, nx_pad = int(table[:, 4].max()), int(table[:, 5].max())
         k_pad = ny_pad * nx_pad
 
         iy = torch.arange(ny_pad, device=dev)
