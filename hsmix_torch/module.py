@@ -276,9 +276,12 @@ class HSMix(nn.Module):
             return HF.hard_mix(a, b, params.hard_mask)
         if self.output == "soft":
             return HF.soft_mix(a, b, params.soft_lambda)
-        return torch.cat(
-            [HF.hard_mix(a, b, params.hard_mask), HF.soft_mix(a, b, params.soft_lambda)]
-        )
+        # Both branches write into one [2B, ...] tensor: no concatenation copy.
+        n = a.shape[0]
+        out = torch.empty((2 * n, *a.shape[1:]), dtype=a.dtype, device=a.device)
+        HF.hard_mix(a, b, params.hard_mask, out=out[:n])
+        HF.soft_mix(a, b, params.soft_lambda, out=out[n:])
+        return out
 
     # ---------------------------------------------------------------------------- forward
     def forward(

@@ -16,14 +16,10 @@ def one_hot(labels: Tensor, num_classes: int, ignore_index: int | None = None) -
     ``ignore_index``); that is checked by the caller.
     """
     labels = labels.long()
-    valid = (
-        torch.ones_like(labels, dtype=torch.bool)
-        if ignore_index is None
-        else labels != ignore_index
+    classes = torch.arange(num_classes, device=labels.device).view(
+        1, -1, *([1] * (labels.ndim - 1))
     )
-    index = torch.where(valid, labels, 0).unsqueeze(1)
-    out = torch.zeros(
-        (labels.shape[0], num_classes, *labels.shape[1:]), dtype=torch.float32, device=labels.device
-    )
-    out.scatter_(1, index, 1.0)
-    return out * valid.unsqueeze(1)
+    hot = labels.unsqueeze(1) == classes  # labels outside [0, K) (ignore_index) match nothing
+    if ignore_index is not None and 0 <= ignore_index < num_classes:
+        hot &= labels.unsqueeze(1) != ignore_index
+    return hot.float()

@@ -79,24 +79,26 @@ def fine_grained(images: Tensor) -> Tensor:
     xs = torch.arange(w, device=dev)
     sum_on = torch.zeros((b, h, w), dtype=torch.int32, device=dev)
     sum_off = torch.zeros_like(sum_on)
+    buf = torch.empty((b, h, w), dtype=torch.float32, device=dev)
 
     def corner(dy: int, dx: int) -> Tensor:
         return padded[:, dy : dy + h, dx : dx + w]
 
     for n in _HALF_SIZES:
         lo, hi = pad - n + 1, pad + n + 1  # offsets of y1 (x1) and y2 (x2) in the padded table
-        # OpenCV's order of the four corner terms, each step rounded to float32.
-        s = corner(hi, hi) + corner(lo, lo)
-        s = s - corner(hi, lo)
-        s = s - corner(lo, hi)
         rows = (ys + n + 1).clamp(max=h) - (ys - n + 1).clamp(min=0)
         cols = (xs + n + 1).clamp(max=w) - (xs - n + 1).clamp(min=0)
         count = (rows[:, None] * cols[None, :] - 1).float()
-        on = centre - (s - centre) / count
+        # OpenCV's order of the four corner terms, each step rounded to float32; in place,
+        # one buffer per scale.
+        torch.add(corner(hi, hi), corner(lo, lo), out=buf)
+        buf.sub_(corner(hi, lo)).sub_(corner(lo, hi))
+        buf.sub_(centre).div_(count)  # surround mean without the centre
+        torch.sub(centre, buf, out=buf)  # on = c - mean; off = -on
         # u8cast truncates (the int conversion does); on 8-bit data |c - mean| <= 255, so
         # OpenCV's wrap modulo 256 never applies here.
-        sum_on += on.clamp(min=0).to(torch.int32)
-        sum_off += on.neg().clamp(min=0).to(torch.int32)
+        sum_on += buf.clamp(min=0).to(torch.int32)
+        sum_off += buf.neg_().clamp_(min=0).to(torch.int32)
 
     def scale_to_255(total: Tensor) -> Tensor:
         peak = total.amax(dim=(1, 2), keepdim=True)

@@ -50,16 +50,18 @@ def _to_uint8_rgb(images: Tensor) -> np.ndarray:
     Hounsfield units, z-scores. Grey is replicated to 3 channels; other channel counts
     than 1 and 3 use their mean.
     """
-    x = images.detach().float()
+    x = images.detach()
     if x.shape[1] not in (1, 3):
-        x = x.mean(dim=1, keepdim=True)
-    lo = x.amin(dim=(1, 2, 3), keepdim=True)
-    hi = x.amax(dim=(1, 2, 3), keepdim=True)
-    x = torch.where(hi > lo, (x - lo) / (hi - lo), torch.zeros_like(x))
-    x = torch.round(x * 255).to(torch.uint8)
-    if x.shape[1] == 1:
-        x = x.expand(-1, 3, -1, -1)
-    return np.ascontiguousarray(x.permute(0, 2, 3, 1).cpu().numpy())
+        x = x.float().mean(dim=1, keepdim=True)
+    lo = x.amin(dim=(1, 2, 3), keepdim=True).float()
+    hi = x.amax(dim=(1, 2, 3), keepdim=True).float()
+    scale = torch.where(hi > lo, 255.0 / (hi - lo), 0.0)
+    # Channel-last first, so the one full-size pass writes fast-slic's layout directly.
+    x = (x.permute(0, 2, 3, 1).float() - lo.view(-1, 1, 1, 1)) * scale.view(-1, 1, 1, 1)
+    x = x.round_().to(torch.uint8)
+    if x.shape[-1] == 1:
+        x = x.expand(-1, -1, -1, 3)
+    return np.ascontiguousarray(x.cpu().numpy())
 
 
 def _contiguous(raw: np.ndarray) -> np.ndarray:

@@ -1,0 +1,210 @@
+"""Time HSMix end to end and by stage, per backend and device, against the published way.
+
+For every (channels, size, batch size, backend): the median ms per batch of the whole
+``HSMix`` call (superpixels + saliency + both branches, 2B outputs), its stages, images/s,
+and the ratio to the per-sample reference of ``benchmarks/reference.py`` (skimage SLIC and
+OpenCV saliency for both images of every pair, loops over superpixels) timed in the same
+run on the CPU. The reference is timed on up to ``--reference-images`` images and scaled
+per image (it is a per-image loop). Prints a table, writes CSV and a PNG plot.
+
+    python benchmarks/bench_hsmix.py                  # CPU here; all backends
+    python benchmarks/bench_hsmix.py --device cuda    # on a GPU machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import OUT, device_name, print_table, real_batch, time_ms, write_csv  # noqa: E402
+from benchmarks.reference import reference_batch  # noqa: E402
+from hsmix_torch import HSMix  # noqa: E402
+from hsmix_torch.saliency import fine_grained  # noqa: E402
+from hsmix_torch.superpixels import available_backends, get_backend  # noqa: E402
+
+# On the CPU, the reference-speed backends are only timed on batches up to this many pixels.
+CPU_SLOW_BACKEND_PIXELS = 16 * 224 * 224
+
+
+def _gen(device: torch.device, seed: int) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def reference_ms_per_image(size: int, grey: bool, n_images: int, repeats: int) -> float:
+    images, masks, _ = real_batch(n_images, size, grey)
+    x = images.permute(0, 2, 3, 1).numpy().astype(np.float32)
+    y = torch.nn.functional.one_hot(masks, 2).permute(0, 3, 1, 2).float().numpy()
+    compactness = 0.1 if grey else 8.0
+    ms = time_ms(
+        lambda s: reference_batch(x, y, compactness=compactness, seed=s),
+        torch.device("cpu"),
+        repeats,
+        0,
+    )
+    return ms / n_images
+
+
+def bench_one(backend: str, images, masks, device: torch.device, repeats: int) -> dict[str, float]:
+    aug = HSMix(superpixels=get_backend(backend), num_classes=2, validate=False)
+    n = torch.full((images.shape[0],), 55, device=device)
+    total = time_ms(lambda s: aug(images, masks, generator=_gen(device, s)), device, repeats)
+    superpixels = time_ms(lambda s: aug.backend(images, n, max_segments=80), device, repeats)
+    labels = aug.backend(images, n, max_segments=80)
+    saliency = time_ms(lambda s: fine_grained(images), device, repeats)
+    sample = time_ms(
+        lambda s: aug.sample(images, superpixels=labels, generator=_gen(device, s)), device, repeats
+    )
+    params = aug.sample(images, superpixels=labels, generator=_gen(device, 0))
+    mixing = time_ms(lambda s: aug.apply(images, masks, params), device, repeats)
+    return {
+        "total_ms": total,
+        "superpixels_ms": superpixels,
+        "saliency_ms": saliency,
+        "select_region_ms": max(sample - saliency, 0.0),
+        "mixing_ms": mixing,
+    }
+
+
+def plot(rows: list[dict[str, object]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = sorted({(r["channels"], r["size"]) for r in rows})
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.6), squeeze=False)
+    for ax, (channels, size) in zip(axes[0], groups, strict=True):
+        for backend in sorted({r["backend"] for r in rows}):
+            pts = sorted(
+                (r["batch"], r["images_per_s"])
+                for r in rows
+                if r["backend"] == backend and r["channels"] == channels and r["size"] == size
+            )
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker="o", label=backend)
+        ref = [
+            r["reference_images_per_s"]
+            for r in rows
+            if (r["channels"], r["size"]) == (channels, size)
+        ]
+        if ref:
+            ax.axhline(ref[0], color="k", ls="--", label="published (reference)")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="batch size",
+            ylabel="input images / s",
+            title=f"{channels} {size}x{size} ({rows[0]['device']})",
+        )
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64])
+    p.add_argument("--sizes", type=int, nargs="+", default=[224])
+    p.add_argument("--channels", nargs="+", default=["rgb", "grey"], choices=["rgb", "grey"])
+    p.add_argument("--backends", nargs="+", default=None, help="default: all available")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--reference-images", type=int, default=8)
+    p.add_argument("--all", action="store_true", help="also time slow CPU backends on big batches")
+    p.add_argument("--out", type=Path, default=OUT)
+    args = p.parse_args(argv)
+
+    device = torch.device(
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else "cpu"
+        if args.device == "auto"
+        else args.device
+    )
+    backends = args.backends or [
+        b for b in available_backends() if b != "fast_slic" or device.type == "cpu"
+    ]
+    if device.type == "cpu" and "fast_slic" not in backends and "fast_slic" in available_backends():
+        backends.append("fast_slic")
+    configs = [
+        (c, s, b, k)
+        for c in args.channels
+        for s in args.sizes
+        for b in args.batch_sizes
+        for k in backends
+    ]
+    rows: list[dict[str, object]] = []
+    reference: dict[tuple[str, int], float] = {}
+    name = device_name(device)
+    for channels, size, batch, backend in tqdm(configs, desc="bench_hsmix", unit="config"):
+        slow = backend in ("skimage", "torch") and device.type == "cpu"
+        if slow and not args.all and batch * size * size > CPU_SLOW_BACKEND_PIXELS:
+            continue
+        grey = channels == "grey"
+        if (channels, size) not in reference:
+            reference[(channels, size)] = reference_ms_per_image(
+                size, grey, args.reference_images, 3
+            )
+        images, masks, source = real_batch(batch, size, grey)
+        images, masks = images.to(device), masks.to(device)
+        try:
+            stages = bench_one(backend, images, masks, device, args.repeats)
+        except ImportError as err:
+            print(f"skip {backend}: {err}")
+            continue
+        ref_ms = reference[(channels, size)] * batch
+        rows.append(
+            {
+                "date": date.today().isoformat(),
+                "device": name,
+                "channels": channels,
+                "size": size,
+                "batch": batch,
+                "backend": backend,
+                "data": source,
+                **stages,
+                "images_per_s": 1000 * batch / stages["total_ms"],
+                "reference_ms": ref_ms,
+                "reference_images_per_s": 1000 * batch / ref_ms,
+                "speedup_vs_reference": ref_ms / stages["total_ms"],
+            }
+        )
+    print(f"\nHSMix, median ms per batch (B inputs -> 2B outputs), {name}, {date.today()}")
+    print_table(
+        rows,
+        [
+            "channels",
+            "size",
+            "batch",
+            "backend",
+            "total_ms",
+            "superpixels_ms",
+            "saliency_ms",
+            "select_region_ms",
+            "mixing_ms",
+            "images_per_s",
+            "reference_ms",
+            "speedup_vs_reference",
+        ],
+    )
+    tag = device.type
+    write_csv(args.out / f"bench_hsmix_{tag}.csv", rows)
+    if rows:
+        plot(rows, args.out / f"bench_hsmix_{tag}.png")
+    print(f"\nwrote {args.out / f'bench_hsmix_{tag}.csv'} and .png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Shared benchmark helpers: real-image batches, device timing with medians, tables, CSV."""
+
+from __future__ import annotations
+
+import csv
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from hsmix_torch.data import load_image_folder, sample_batch
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU model, for the results table."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({torch.get_num_threads()} threads)"
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
+def real_batch(batch_size: int, size: int, grey: bool = False) -> tuple[Tensor, Tensor, str]:
+    """``batch_size`` real images (Kvasir-SEG RGB or BUSI grey, repeated if needed) as float
+    [0, 1] with int64 masks; the built-in samples when ../shared/data is absent."""
+    name = "BUSI" if grey else "Kvasir_SEG"
+    if (DATA / name).is_dir():
+        images, masks, _ = load_image_folder(DATA / name, size=size, limit=min(batch_size, 64))
+        images = images.float() / 255
+        source = name
+    else:
+        images, masks = sample_batch(size)
+        if grey:
+            images = images.mean(1, keepdim=True)
+        source = "built-in samples"
+    reps = -(-batch_size // len(images))
+    return images.repeat(reps, 1, 1, 1)[:batch_size], masks.repeat(reps, 1, 1)[:batch_size], source
+
+
+def time_ms(
+    fn: Callable[[int], object], device: torch.device, repeats: int, warmup: int = 1
+) -> float:
+    """Median wall time of ``fn(seed)`` in ms; CUDA events and synchronisation on the GPU.
+
+    Each call gets a fresh seed, so timings do not reuse one draw."""
+    for i in range(warmup):
+        fn(10_000 + i)
+    times = []
+    for i in range(repeats):
+        if device.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            torch.cuda.synchronize(device)
+            start.record()
+            fn(i)
+            end.record()
+            torch.cuda.synchronize(device)
+            times.append(start.elapsed_time(end))
+        else:
+            t0 = time.perf_counter()
+            fn(i)
+            times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def print_table(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> None:
+    """A plain-text table, numbers rounded for reading."""
+
+    def fmt(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
+        return str(v)
+
+    cells = [[fmt(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)

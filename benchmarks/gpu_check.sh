@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One device check for a lent GPU session (or, without a GPU, its CPU fallback here):
+#   1. the CUDA tests (sync-free forward, determinism, CPU/GPU agreement),
+#   2. the superpixel, HSMix and training-step benchmarks,
+# then a short summary. Installs nothing; needs torch, numpy, scikit-image, opencv-contrib,
+# matplotlib, tqdm, pytest on the machine (carry wheels for what is missing: see README).
+# Budget: under 8 minutes on an H100. Logs and CSVs go to ${OUT:-benchmarks/out}.
+#   bash benchmarks/gpu_check.sh            # auto: cuda if available, else a quick CPU run
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-benchmarks/out}"
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1
+py="${PYTHON:-python3}"
+if "$py" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+  device=cuda; batches=(1 16 64); sp_batches=(16 64); sizes=(224 512); repeats=10
+else
+  device=cpu; batches=(16); sp_batches=(16); sizes=(224); repeats=2
+  echo "no CUDA device: running the CPU fallback (quick settings)"
+fi
+"$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
+  torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")'
+
+status=0
+echo "== CUDA tests"
+"$py" -m pytest -q -k "cuda or compile" tests 2>&1 | tee "$out/gpu_tests.log" || status=1
+
+echo "== superpixels"
+"$py" benchmarks/bench_superpixels.py --device "$device" --batch-sizes "${sp_batches[@]}" \
+  --sizes "${sizes[@]}" --repeats "$repeats" --out "$out" 2>&1 | tee "$out/bench_superpixels.log"
+
+echo "== HSMix end to end"
+"$py" benchmarks/bench_hsmix.py --device "$device" --batch-sizes "${batches[@]}" \
+  --sizes "${sizes[@]}" --repeats "$repeats" --reference-images 4 --out "$out" \
+  2>&1 | tee "$out/bench_hsmix.log"
+
+echo "== training-step overhead"
+"$py" benchmarks/step_overhead.py --device "$device" --batch-size 16 --size 224 \
+  --repeats "$repeats" 2>&1 | tee "$out/step_overhead.log"
+
+echo "== summary ($device)"
+grep -E "passed|failed" "$out/gpu_tests.log" | tail -1
+"$py" - "$out" "$device" <<'PY'
+import csv, sys
+out, device = sys.argv[1], sys.argv[2]
+rows = list(csv.DictReader(open(f"{out}/bench_hsmix_{device}.csv")))
+for r in rows:
+    if r["channels"] == "rgb" and r["size"] == "224" and r["batch"] == "16":
+        print(f"HSMix B=16 RGB 224 [{r['backend']}]: {float(r['total_ms']):.2f} ms, "
+              f"{float(r['speedup_vs_reference']):.0f}x the reference ({r['device']})")
+PY
+exit $status

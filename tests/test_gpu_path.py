@@ -1,0 +1,76 @@
+"""The GPU path: no host synchronisation, determinism, CPU agreement, and torch.compile.
+
+CUDA tests skip cleanly without a GPU (benchmarks/gpu_check.sh runs them on a lent one).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hsmix_torch import HSMix
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def _batch(rgb_batch, device):
+    images, masks = rgb_batch
+    return (images.float() / 255).to(device), masks.to(device)
+
+
+@cuda
+@pytest.mark.parametrize("lam", ["saliency", "beta"])
+def test_cuda_forward_does_not_synchronise(rgb_batch, lam) -> None:
+    images, masks = _batch(rgb_batch, "cuda")
+    aug = HSMix(superpixels="auto", lam=lam, num_classes=2, validate=False)
+    g = torch.Generator(device="cuda")
+    aug(images, masks, generator=g.manual_seed(0))  # warm-up: caches device constants
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        out, out_masks = aug(images, masks, generator=g.manual_seed(1))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert out.shape == (16, 3, 224, 224) and out.device.type == "cuda"
+    again, again_masks = aug(images, masks, generator=g.manual_seed(1))
+    assert torch.equal(out, again) and torch.equal(out_masks, again_masks)
+
+
+@cuda
+def test_cuda_matches_cpu_with_the_same_superpixels(rgb_batch) -> None:
+    """Grid superpixels are identical on both devices, saliency is exact, region sums are
+    fixed point: the whole mix agrees to float rounding (tolerance 1e-6)."""
+    images, masks = _batch(rgb_batch, "cpu")
+    aug = HSMix(superpixels="grid", num_classes=2)
+    _, _, params = aug(
+        images, masks, generator=torch.Generator().manual_seed(0), return_params=True
+    )
+    out_cpu = aug.apply(images, masks, params)
+    out_gpu = aug.apply(images.cuda(), masks.cuda(), params.to("cuda"))
+    assert torch.allclose(out_gpu[0].cpu(), out_cpu[0], atol=1e-6)
+    assert torch.equal(aug._saliency(images.cuda()).cpu(), aug._saliency(images))
+
+
+@cuda
+def test_cuda_memory_does_not_grow(rgb_batch) -> None:
+    images, masks = _batch(rgb_batch, "cuda")
+    aug = HSMix(superpixels="auto", num_classes=2, validate=False)
+    for _ in range(3):
+        aug(images, masks)
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    for _ in range(50):
+        aug(images, masks)
+    torch.cuda.synchronize()
+    assert torch.cuda.memory_allocated() <= before + 1024**2
+
+
+def test_compile_gives_the_eager_result() -> None:
+    """torch.compile(HSMix) runs (graph breaks allowed) and mixes exactly as eager does."""
+    torch._dynamo.reset()
+    images = torch.rand(2, 3, 32, 32)
+    masks = torch.randint(0, 2, (2, 32, 32))
+    aug = HSMix(n_segments=(4, 8), superpixels="grid", num_classes=2, validate=False)
+    compiled = torch.compile(aug)
+    out = compiled(images, masks, generator=torch.Generator().manual_seed(3))
+    ref = aug(images, masks, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(out[0], ref[0], atol=1e-6) and torch.allclose(out[1], ref[1], atol=1e-6)
