@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from .collate import HSMixCollate, SuperpixelCollate
+from .dictionary import HSMixd
 from .module import HSMix
 from .params import HSMixParams
 from .sampler import RandomDraws, draw
 
-__all__ = ["HSMix", "HSMixCollate", "HSMixParams", "RandomDraws", "SuperpixelCollate", "draw"]
+__all__ = [
+    "HSMix",
+    "HSMixCollate",
+    "HSMixd",
+    "HSMixParams",
+    "RandomDraws",
+    "SuperpixelCollate",
+    "draw",
+]
 __version__ = "0.1.0"

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import default_collate, get_worker_info
 
+from ._tensor_types import plain, wrap_like
 from .module import HSMix
 from .superpixels import SuperpixelFn, get_backend
 
@@ -88,17 +89,6 @@ def _rebuild(batch: Any, new: dict[int | str, Any], times: int) -> Any:
     return tuple(items) if isinstance(batch, tuple) else items
 
 
-def _wrap_like(out: Tensor, like: Tensor) -> Tensor:
-    """Keep torchvision ``tv_tensors`` types (Image, Mask) on the outputs."""
-    if type(like) is Tensor:
-        return out
-    try:
-        from torchvision import tv_tensors
-    except ImportError:  # pragma: no cover - torchvision is optional
-        return out
-    return tv_tensors.wrap(out, like=like) if isinstance(like, tv_tensors.TVTensor) else out
-
-
 class HSMixCollate:
     """``collate_fn`` that collates with ``base_collate`` and then applies ``aug`` to the batch.
 
@@ -137,15 +127,13 @@ class HSMixCollate:
         generator = self._generator.get()
         times = 2 if self.aug.output == "both" else 1
         if masks is None:
-            mixed = self.aug(images.as_subclass(Tensor), generator=generator)
-            new: dict[int | str, Any] = {self._slot(batch, 0): _wrap_like(mixed, like_image)}
+            mixed = self.aug(plain(images), generator=generator)
+            new: dict[int | str, Any] = {self._slot(batch, 0): wrap_like(mixed, like_image)}
         else:
-            mixed, mixed_masks = self.aug(
-                images.as_subclass(Tensor), masks.as_subclass(Tensor), generator=generator
-            )
+            mixed, mixed_masks = self.aug(plain(images), plain(masks), generator=generator)
             new = {
-                self._slot(batch, 0): _wrap_like(mixed, like_image),
-                self._slot(batch, 1): _wrap_like(mixed_masks, like_mask),
+                self._slot(batch, 0): wrap_like(mixed, like_image),
+                self._slot(batch, 1): wrap_like(mixed_masks, like_mask),
             }
         return _rebuild(batch, new, times)
 
@@ -191,7 +179,7 @@ class SuperpixelCollate:
         images, _ = _split(batch, (self.image_key, ""))
         lo, hi = self.n_segments
         n = torch.randint(lo, hi + 1, (images.shape[0],), generator=self._generator.get())
-        labels = self.backend(images.as_subclass(Tensor), n, max_segments=hi)
+        labels = self.backend(plain(images), n, max_segments=hi)
         if isinstance(batch, Mapping):
             return {**batch, self.superpixel_key: labels}
         if isinstance(batch, Tensor):

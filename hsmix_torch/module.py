@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from . import functional as HF
+from ._tensor_types import plain, wrap_like
 from .params import HSMixParams
 from .saliency import get_saliency
 from .sampler import draw
@@ -296,13 +297,19 @@ class HSMix(nn.Module):
         """Sample a mix and apply it.
 
         Returns ``images`` (no masks), ``(images, masks)``, or with ``return_params`` the
-        same followed by the :class:`HSMixParams` used.
+        same followed by the :class:`HSMixParams` used. Tensor subclasses come back as the
+        type they came in (torchvision ``tv_tensors.Image`` / ``Mask``, MONAI ``MetaTensor``).
         """
+        like_images, like_masks = images, masks
+        images, masks, superpixels = plain(images), plain(masks), plain(superpixels)
         self._check_images(images)
         prepared = None if masks is None else self._prepare_masks(masks, images)
         params = self._sample(images, superpixels, generator)
         out = self._apply(images, prepared, params)
         out = out if isinstance(out, tuple) else (out,)
+        out = tuple(
+            wrap_like(o, like) for o, like in zip(out, (like_images, like_masks), strict=False)
+        )
         if return_params:
             return (*out, params)
         return out if len(out) > 1 else out[0]

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from .params import HSMixParams
 
-__all__ = ["boundaries", "draw_boundaries", "foreground", "plot_mix", "to_rgb"]
+__all__ = ["boundaries", "draw_boundaries", "foreground", "overlay_mask", "plot_mix", "to_rgb"]
 
 
 def to_rgb(image: Tensor) -> np.ndarray:
@@ -46,6 +46,19 @@ def draw_boundaries(
     rgb = to_rgb(image).copy()
     rgb[boundaries(labels)] = color
     return rgb
+
+
+def overlay_mask(
+    image: Tensor, mask: Tensor, color: tuple[float, float, float] = (0, 1, 0), alpha: float = 0.4
+) -> np.ndarray:
+    """``[C, H, W]`` image with a mask blended on in ``color``: ``alpha * strength``.
+
+    ``mask`` is ``[H, W]`` (integer: label > 0) or ``[K, H, W]`` (soft: foreground strength,
+    see :func:`foreground`), so soft masks show as partial tints.
+    """
+    rgb = to_rgb(image)
+    weight = alpha * foreground(mask)[..., None]
+    return rgb * (1 - weight) + np.asarray(color, dtype=rgb.dtype) * weight
 
 
 def foreground(mask: Tensor) -> np.ndarray:
