@@ -72,6 +72,11 @@ class HSMix(nn.Module):
         ignore_index: label of ignored pixels in integer masks. The hard branch of an
             integer map keeps them as they are; in one-hot (soft) outputs they are all-zero
             vectors, so they carry no loss in soft cross-entropy or Dice.
+        intensity_range: the value range of float images, mapped to [0, 1] (then 8 bits) for
+            the saliency maps: ``(0, 1)`` by default, e.g. ``(-1000, 1000)`` for CT in
+            Hounsfield units (values outside are clipped), or None to stretch each image
+            from its own minimum to maximum (z-scored MRI). uint8 images are read as they
+            are. Superpixel backends rescale each image themselves, as scikit-image does.
         validate: check values that need a read-back from the device (mask labels in range,
             no NaN/Inf in images). Shapes, dtypes and devices are always checked. Turn off on
             the GPU for a forward pass with no host synchronisation.
@@ -107,6 +112,7 @@ class HSMix(nn.Module):
         p: float = 1.0,
         num_classes: int | None = None,
         ignore_index: int | None = None,
+        intensity_range: tuple[float, float] | None = (0.0, 1.0),
         validate: bool = True,
     ) -> None:
         super().__init__()
@@ -143,6 +149,14 @@ class HSMix(nn.Module):
         self.p = float(p)
         self.num_classes = None if num_classes is None else int(num_classes)
         self.ignore_index = None if ignore_index is None else int(ignore_index)
+        if intensity_range is not None:
+            low, high = (float(v) for v in intensity_range)
+            if not low < high:
+                raise ValueError(
+                    f"intensity_range must be None or (low, high), low < high: {intensity_range!r}"
+                )
+            intensity_range = (low, high)
+        self.intensity_range = intensity_range
         self.validate = bool(validate)
 
     def extra_repr(self) -> str:
@@ -150,7 +164,8 @@ class HSMix(nn.Module):
             f"n_segments={self.n_segments}, compactness={self.compactness}, p_hard={self.p_hard}, "
             f"lam={self.lam!r}, aggregate={self.aggregate!r}, saliency={self.saliency!r}, "
             f"superpixels={self.backend!r}, output={self.output!r}, p={self.p}, "
-            f"num_classes={self.num_classes}, ignore_index={self.ignore_index}"
+            f"num_classes={self.num_classes}, ignore_index={self.ignore_index}, "
+            f"intensity_range={self.intensity_range}, validate={self.validate}"
         )
 
     # ----------------------------------------------------------------------------- sample
@@ -227,6 +242,8 @@ class HSMix(nn.Module):
         )
 
     def _saliency(self, images: Tensor) -> Tensor:
+        if images.is_floating_point():
+            images = self._to_unit_range(images)
         # Saliency is defined on 8-bit data in fp32; never under autocast.
         with torch.autocast(images.device.type, enabled=False):
             sal = self.saliency_fn(images)
@@ -237,6 +254,18 @@ class HSMix(nn.Module):
                 f"saliency must return a [B, 1, H, W]={(b, 1, h, w)} tensor, got {got}"
             )
         return sal[:, 0].float().clamp(0.0, 1.0)
+
+    def _to_unit_range(self, images: Tensor) -> Tensor:
+        """Float images mapped to [0, 1] for the saliency maps (which quantise [0, 1] to 8 bits)."""
+        if self.intensity_range is None:  # per image, jointly over channels; no host sync
+            x = images.float()
+            lo = x.amin(dim=(1, 2, 3), keepdim=True)
+            hi = x.amax(dim=(1, 2, 3), keepdim=True)
+            return torch.where(hi > lo, (x - lo) / (hi - lo), torch.zeros_like(x))
+        lo, hi = self.intensity_range
+        if (lo, hi) == (0.0, 1.0):
+            return images
+        return (images.float() - lo) / (hi - lo)
 
     # ------------------------------------------------------------------------------ apply
     def apply(
@@ -322,8 +351,12 @@ class HSMix(nn.Module):
             raise ValueError(f"images must have shape [B, C, H, W], got {tuple(images.shape)}")
         if not (images.is_floating_point() or images.dtype == torch.uint8):
             raise TypeError(f"images must be floating point or uint8, got {images.dtype}")
+        if images.shape[0] == 0 or images.shape[2] == 0 or images.shape[3] == 0:
+            raise ValueError(
+                f"images must hold at least one non-empty image, got {tuple(images.shape)}"
+            )
         if self.validate and images.is_floating_point() and not bool(torch.isfinite(images).all()):
-            raise ValueError("images contain NaN or Inf")
+            raise ValueError("images contain NaN or Inf (pass validate=False to skip this check)")
 
     def _prepare_masks(self, masks: Tensor, images: Tensor) -> _Masks:
         if not isinstance(masks, Tensor):

@@ -114,9 +114,11 @@ class FastSlicBackend(SuperpixelBackend):
         compactness = self.compactness_for(channels) * factor
         arrays = _to_uint8_rgb(images)
         out = np.empty(arrays.shape[:3], dtype=np.int64)
+        pixels = images.shape[2] * images.shape[3]
         for i, n in enumerate(n_segments.tolist()):
             slic = self._slic_class(
-                num_components=max(int(n), 1),
+                # fast-slic crashes (SIGFPE) when asked for more segments than pixels.
+                num_components=min(max(int(n), 1), pixels),
                 compactness=compactness,
                 min_size_factor=self.min_size_factor,
                 convert_to_lab=rgb,

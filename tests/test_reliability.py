@@ -1,0 +1,205 @@
+"""Every input a user can throw at HSMix has defined behaviour (README: "Reliability")."""
+
+from __future__ import annotations
+
+import resource
+
+import pytest
+import torch
+
+from hsmix_torch import HSMix
+from hsmix_torch.superpixels import available_backends
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _aug(**kw) -> HSMix:
+    kw.setdefault("superpixels", "grid")
+    kw.setdefault("num_classes", 2)
+    return HSMix(**kw)
+
+
+def _finite(*tensors: torch.Tensor) -> bool:
+    return all(bool(torch.isfinite(t.float()).all()) for t in tensors)
+
+
+# ------------------------------------------------------------------------------ bad input
+def test_empty_batch_is_an_error() -> None:
+    with pytest.raises(ValueError, match="at least one non-empty image"):
+        _aug()(torch.rand(0, 3, 16, 16), torch.zeros(0, 16, 16, dtype=torch.long))
+    with pytest.raises(ValueError, match="at least one non-empty image"):
+        _aug()(torch.rand(2, 3, 0, 16))
+
+
+def test_devices_and_batch_sizes_must_match() -> None:
+    images = torch.rand(2, 3, 16, 16)
+    with pytest.raises(ValueError, match="masks are on meta but images are on cpu"):
+        _aug()(images, torch.zeros(2, 16, 16, dtype=torch.long, device="meta"))
+    with pytest.raises(ValueError, match="integer masks must have shape"):
+        _aug()(images, torch.zeros(3, 16, 16, dtype=torch.long))
+    with pytest.raises(ValueError, match="generator is on cpu but images are on meta"):
+        _aug(validate=False)(images.to("meta"), generator=torch.Generator())
+    with pytest.raises(ValueError, match="Inf"):
+        _aug()(images.clone().index_fill_(0, torch.tensor([1]), float("inf")))
+    with pytest.raises(ValueError, match="intensity_range"):
+        _aug(intensity_range=(1.0, 0.0))
+    with pytest.raises(TypeError, match="masks must be integer, bool or floating point"):
+        _aug()(images, torch.zeros(2, 16, 16, dtype=torch.complex64))
+
+
+def test_validate_false_skips_value_checks_only() -> None:
+    images = torch.rand(2, 3, 16, 16)
+    images[0, 0, 0, 0] = float("nan")
+    out = _aug(validate=False, output="hard")(images)  # NaN passes through, not a crash
+    assert out.shape == images.shape
+    with pytest.raises(ValueError, match=r"\[B, C, H, W\]"):
+        _aug(validate=False)(images[0])
+
+
+# ------------------------------------------------------------------- degenerate but valid
+def test_batch_of_one_is_returned_unchanged(rgb_batch) -> None:
+    images, masks = rgb_batch
+    x = images[:1].float() / 255
+    out, out_masks, params = _aug()(x, masks[:1], generator=_gen(), return_params=True)
+    assert torch.equal(params.partner, torch.tensor([0]))
+    assert torch.equal(out[0], x[0]) and torch.equal(out[1], x[0])
+    assert torch.equal(out_masks[0].argmax(0), masks[0])
+
+
+def test_constant_images_and_empty_masks() -> None:
+    images = torch.full((4, 3, 40, 48), 0.5)
+    images[2:] = 0.2
+    masks = torch.zeros(4, 40, 48, dtype=torch.long)
+    for backend in ("grid", "skimage", "torch"):
+        out, out_masks, params = _aug(superpixels=backend)(
+            images, masks, generator=_gen(), return_params=True
+        )
+        assert _finite(out, out_masks, params.soft_lambda)
+        # No saliency anywhere: every region has the same weight 0, the soft mix is the input.
+        assert not params.soft_lambda.any()
+        assert torch.equal(out[4:], images)
+        assert torch.equal(out_masks[:, 0], torch.ones(8, 40, 48))
+
+
+@pytest.mark.parametrize("backend", ["grid", "skimage", "torch", "fast_slic"])
+def test_tiny_odd_images_and_more_segments_than_pixels(backend) -> None:
+    if backend not in available_backends():
+        pytest.skip(f"{backend} backend is not installed")
+    images = torch.rand(3, 3, 8, 8)
+    masks = torch.randint(0, 2, (3, 8, 8))
+    out, out_masks = _aug(superpixels=backend, n_segments=(100, 200))(
+        images, masks, generator=_gen()
+    )
+    assert out.shape == (6, 3, 8, 8) and _finite(out, out_masks)
+    odd = torch.rand(2, 1, 37, 101)
+    out = _aug(superpixels=backend)(odd, generator=_gen())
+    assert out.shape == (4, 1, 37, 101) and _finite(out)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_channel_counts_and_uint8(channels, rgb_batch) -> None:
+    images, masks = rgb_batch
+    x = images[:4, :1].expand(-1, channels, -1, -1).contiguous()  # uint8
+    out, out_masks, params = _aug()(x, masks[:4], generator=_gen(), return_params=True)
+    assert out.dtype == torch.uint8 and out.shape == (8, channels, 224, 224)
+    expect = torch.where(params.hard_mask[:, None], x[params.partner], x)
+    assert torch.equal(out[:4], expect)
+
+
+def test_intensity_ranges_outside_unit_interval(grey_batch) -> None:
+    """CT in Hounsfield units and z-scored MRI: finite outputs; the saliency sees the image."""
+    images, masks = grey_batch
+    unit = images[:4].float() / 255
+    hounsfield = unit * 2000 - 1000
+    z = (unit - unit.mean()) / unit.std()
+    ref = _aug(superpixels="grid").sample(unit, generator=_gen())
+    ct = _aug(superpixels="grid", intensity_range=(-1000, 1000)).sample(
+        hounsfield, generator=_gen()
+    )
+    mri = _aug(superpixels="grid", intensity_range=None).sample(z, generator=_gen())
+    assert torch.allclose(ct.soft_lambda, ref.soft_lambda, atol=1e-4)
+    assert _finite(mri.soft_lambda) and mri.soft_lambda.amax() > 0.9
+    out, out_masks = _aug(intensity_range=None)(z, masks[:4], generator=_gen())
+    assert _finite(out, out_masks) and out.dtype == z.dtype
+
+
+# --------------------------------------------------------------------- precision, layout
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_low_and_high_precision_follow_the_fp32_mix(dtype, rgb_batch) -> None:
+    images, masks = rgb_batch
+    x = images[:4].float() / 255
+    ref, ref_masks = _aug()(x, masks[:4], generator=_gen())
+    out, out_masks = _aug()(x.to(dtype), masks[:4], generator=_gen())
+    assert out.dtype == dtype and out_masks.dtype == torch.float32
+    tol = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2, torch.float64: 1e-6}[dtype]
+    assert (out.float() - ref).abs().max() <= tol
+
+
+def test_autocast_region_changes_nothing(rgb_batch) -> None:
+    images, masks = rgb_batch
+    x = images[:4].float() / 255
+    ref = _aug()(x, masks[:4], generator=_gen())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = _aug()(x, masks[:4], generator=_gen())
+    assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
+
+
+def test_channels_last_and_non_contiguous_views(rgb_batch) -> None:
+    images, masks = rgb_batch
+    x = images[:4].float() / 255
+    ref = _aug()(x, masks[:4], generator=_gen())
+    cl = _aug()(x.contiguous(memory_format=torch.channels_last), masks[:4], generator=_gen())
+    big = torch.zeros(4, 3, 230, 240)
+    big[:, :, 3:227, 5:229] = x
+    view = big[:, :, 3:227, 5:229]
+    assert not view.is_contiguous()
+    nc = _aug()(view, masks[:4], generator=_gen())
+    for out in (cl, nc):
+        assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
+
+
+# ---------------------------------------------------------------------------- determinism
+@pytest.mark.parametrize("backend", ["grid", "skimage", "torch", "fast_slic"])
+def test_same_seed_same_batch_for_every_backend(backend, rgb_batch) -> None:
+    if backend not in available_backends():
+        pytest.skip(f"{backend} backend is not installed")
+    images, masks = rgb_batch
+    x = images[:4].float() / 255
+    aug = _aug(superpixels=backend)
+    a = aug(x, masks[:4], generator=_gen(1))
+    state = torch.get_rng_state()
+    b = aug(x, masks[:4], generator=_gen(1))
+    assert torch.equal(state, torch.get_rng_state())  # the global RNG is not used
+    c = aug(x, masks[:4], generator=_gen(2))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(a[0], c[0])
+
+
+# ------------------------------------------------------------------------------ resources
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def test_no_memory_growth_over_1000_calls() -> None:
+    aug = _aug(n_segments=(4, 12))
+    images = torch.rand(4, 3, 32, 32)
+    masks = torch.randint(0, 2, (4, 32, 32))
+    for _ in range(50):
+        aug(images, masks)
+    before = _rss_mb()
+    for _ in range(1000):
+        aug(images, masks)
+    assert _rss_mb() - before < 20
+
+
+def test_memory_does_not_depend_on_n_segments() -> None:
+    """Buffers scale with B*H*W, never with the number of superpixels K."""
+    images = torch.rand(8, 3, 64, 64)
+    small = _aug(n_segments=4).sample(images)
+    large = _aug(n_segments=64 * 64).sample(images)  # one superpixel per pixel
+    assert small.hard_mask.shape == large.hard_mask.shape
+    assert int(large.superpixels.max()) == 64 * 64 - 1
+    assert _finite(large.soft_lambda)
