@@ -203,3 +203,25 @@ def test_memory_does_not_depend_on_n_segments() -> None:
     assert small.hard_mask.shape == large.hard_mask.shape
     assert int(large.superpixels.max()) == 64 * 64 - 1
     assert _finite(large.soft_lambda)
+
+
+def test_peak_memory_per_pixel_is_bounded() -> None:
+    """Working memory beyond inputs and outputs stays under 120 bytes per batch pixel
+    (README: 56-81 measured), measured in a fresh process."""
+    import subprocess
+    import sys
+
+    code = """
+import resource, torch
+from hsmix_torch import HSMix
+x = torch.rand(8, 3, 256, 256); y = torch.randint(0, 2, (8, 256, 256))
+aug = HSMix(superpixels="grid", num_classes=2, validate=False)
+aug(x[:1, :, :8, :8], y[:1, :8, :8])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+out = aug(x, y)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print((peak - base - out[0].numel() * 4 - out[1].numel() * 4) / x[:, 0].numel())
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert float(res.stdout.strip().splitlines()[-1]) < 120
