@@ -193,11 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--max-steps", type=int, default=0, help="stop each run after this many steps")
-    p.add_argument("--quick", action="store_true", help="96 px, 12 epochs, width 16, 2 seeds")
+    p.add_argument("--quick", action="store_true", help="96 px, 8 epochs, width 16, 2 seeds")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
     if args.quick:
-        args.size, args.epochs, args.width, args.seeds = 96, 12, 16, args.seeds[:2]
+        args.size, args.epochs, args.width, args.seeds = 96, 8, 16, args.seeds[:2]
     device = torch.device(
         "cuda"
         if args.device == "auto" and torch.cuda.is_available()

@@ -57,36 +57,49 @@ def _assign(
     ny_pad: int,
     nx_pad: int,
 ) -> Tensor:
-    """Give each pixel its nearest candidate centre (strict ``<`` in centre order)."""
+    """Give each pixel its nearest candidate centre (strict ``<`` in centre order).
+
+    One row of candidate cells at a time: the ``2R + 1`` cells of a row are evaluated
+    together and reduced with ``min`` (first minimum = lowest centre index), and rows are
+    taken in increasing order with a strict ``<``, so ties go to the lowest centre index as
+    in scikit-image. ``2R + 1`` rounds of a handful of kernels instead of ``(2R + 1)^2``.
+    """
     b, h, w, f = feats.shape
     dev = feats.device
-    ys = torch.arange(h, device=dev)
-    xs = torch.arange(w, device=dev)
-    inv_s2 = (1.0 / grid["step"].float() ** 2).view(b, 1, 1)
-    win_y = (2 * grid["win_y"]).view(b, 1, 1)
-    win_x = (2 * grid["win_x"]).view(b, 1, 1)
+    ys = torch.arange(h, device=dev).view(1, h, 1, 1)
+    xs = torch.arange(w, device=dev).view(1, 1, w, 1)
+    inv_s2 = (1.0 / grid["step"].float() ** 2).view(b, 1, 1, 1)
+    win_y = (2 * grid["win_y"]).view(b, 1, 1, 1)
+    win_x = (2 * grid["win_x"]).view(b, 1, 1, 1)
     table = centres.view(b, ny_pad * nx_pad, 2 + f)
     alive_flat = alive.view(b, ny_pad * nx_pad)
+    offsets = torch.arange(-radius, radius + 1, device=dev)
+    cx = home_x[:, :, None] + offsets  # [B, W, J]: candidate columns, in centre order
+    ok_x = (cx >= 0) & (cx < grid["nx"].view(b, 1, 1))
+    cx = cx.clamp(0, nx_pad - 1)
+    pixel = feats.unsqueeze(3)  # [B, H, W, 1, F]
     best = torch.full((b, h, w), float("inf"), device=dev)
     for di in range(-radius, radius + 1):
         cy = home_y + di  # [B, H]
         ok_y = (cy >= 0) & (cy < grid["ny"][:, None])
         cy = cy.clamp(0, ny_pad - 1)
-        for dj in range(-radius, radius + 1):
-            cx = home_x + dj  # [B, W]
-            ok_x = (cx >= 0) & (cx < grid["nx"][:, None])
-            cx = cx.clamp(0, nx_pad - 1)
-            k = (cy[:, :, None] * nx_pad + cx[:, None, :]).view(b, h * w)
-            c = table.gather(1, k[:, :, None].expand(-1, -1, 2 + f)).view(b, h, w, 2 + f)
-            ok = ok_y[:, :, None] & ok_x[:, None, :] & alive_flat.gather(1, k).view(b, h, w)
-            ok &= (ys[None, :, None] - c[..., 0].floor()).abs() <= win_y
-            ok &= (xs[None, None, :] - c[..., 1].floor()).abs() <= win_x
-            dy = ys[None, :, None] - c[..., 0]
-            dx = xs[None, None, :] - c[..., 1]
-            dist = (dy * dy + dx * dx) * inv_s2 + ((feats - c[..., 2:]) ** 2).sum(-1)
-            better = ok & (dist < best)
-            best = torch.where(better, dist, best)
-            labels = torch.where(better, k.view(b, h, w), labels)
+        k = cy[:, :, None, None] * nx_pad + cx[:, None]  # [B, H, W, J]
+        c = table.gather(1, k.view(b, -1, 1).expand(-1, -1, 2 + f)).view(*k.shape, 2 + f)
+        ok = (
+            ok_y[:, :, None, None]
+            & ok_x[:, None]
+            & alive_flat.gather(1, k.view(b, -1)).view(k.shape)
+        )
+        ok &= (ys - c[..., 0].floor()).abs() <= win_y
+        ok &= (xs - c[..., 1].floor()).abs() <= win_x
+        dy = ys - c[..., 0]
+        dx = xs - c[..., 1]
+        dist = (dy * dy + dx * dx) * inv_s2 + ((pixel - c[..., 2:]) ** 2).sum(-1)
+        dist = torch.where(ok, dist, float("inf"))
+        row_best, j = dist.min(dim=-1)  # first minimum: the lowest centre of the row
+        better = row_best < best
+        best = torch.where(better, row_best, best)
+        labels = torch.where(better, k.gather(-1, j.unsqueeze(-1)).squeeze(-1), labels)
     return labels
 
 
