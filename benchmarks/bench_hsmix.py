@@ -23,7 +23,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import OUT, device_name, print_table, real_batch, time_ms, write_csv  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    OUT,
+    device_name,
+    pick_device,
+    print_table,
+    real_batch,
+    time_ms,
+    write_csv,
+)
 from benchmarks.reference import reference_batch  # noqa: E402
 from hsmix_torch import HSMix  # noqa: E402
 from hsmix_torch.saliency import fine_grained  # noqa: E402
@@ -125,13 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
 
-    device = torch.device(
-        "cuda"
-        if args.device == "auto" and torch.cuda.is_available()
-        else "cpu"
-        if args.device == "auto"
-        else args.device
-    )
+    device = pick_device(args.device)
     backends = args.backends or [
         b for b in available_backends() if b != "fast_slic" or device.type == "cpu"
     ]

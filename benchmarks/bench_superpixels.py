@@ -18,7 +18,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import OUT, device_name, print_table, real_batch, time_ms, write_csv  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    OUT,
+    device_name,
+    pick_device,
+    print_table,
+    real_batch,
+    time_ms,
+    write_csv,
+)
 from hsmix_torch.superpixels import TorchSlicBackend, available_backends, get_backend  # noqa: E402
 
 
@@ -38,13 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--search-radius", type=int, default=2)
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
-    device = torch.device(
-        "cuda"
-        if args.device == "auto" and torch.cuda.is_available()
-        else "cpu"
-        if args.device == "auto"
-        else args.device
-    )
+    device = pick_device(args.device)
     cpu = torch.device("cpu")
     cpu_backends = [b for b in ("skimage", "fast_slic") if b in available_backends()]
     rows = []

@@ -18,6 +18,13 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "out"
 
 
+def pick_device(name: str) -> torch.device:
+    """``"auto"``: CUDA when available, else the CPU; any other name as given."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
 def device_name(device: torch.device) -> str:
     """The GPU's name, or the CPU model, for the results table."""
     if device.type == "cuda":

@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import device_name, print_table, real_batch, time_ms  # noqa: E402
+from benchmarks.common import device_name, pick_device, print_table, real_batch, time_ms  # noqa: E402
 from benchmarks.unet import UNet, soft_dice_ce_loss  # noqa: E402
 from hsmix_torch import HSMix  # noqa: E402
 
@@ -35,13 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--backend", default="auto")
     args = p.parse_args(argv)
-    device = torch.device(
-        "cuda"
-        if args.device == "auto" and torch.cuda.is_available()
-        else "cpu"
-        if args.device == "auto"
-        else args.device
-    )
+    device = pick_device(args.device)
     images, masks, source = real_batch(args.batch_size, args.size)
     images, masks = images.to(device), masks.to(device)
     onehot = torch.nn.functional.one_hot(masks, 2).permute(0, 3, 1, 2).float()

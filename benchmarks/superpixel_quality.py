@@ -17,18 +17,16 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import DATA, OUT, print_table, write_csv  # noqa: E402
 from hsmix_torch.data import load_image_folder  # noqa: E402
-from hsmix_torch.metrics import superpixel_quality  # noqa: E402
+from hsmix_torch.metrics import average_quality, superpixel_quality  # noqa: E402
 from hsmix_torch.superpixels import available_backends, get_backend  # noqa: E402
 
 SETS = {"Kvasir_SEG": 10.0, "DRIVE": 10.0, "CHASE_DB1": 10.0, "BUSI": 0.1, "ISBI2012_EM": 0.1}
-FIELDS = ("asa", "boundary_recall", "undersegmentation_error", "fragmented", "n_segments")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
                     scores[backend] += [
                         superpixel_quality(lab, masks[start + i]) for i, lab in enumerate(labels)
                     ]
-            ref = {f: float(np.mean([getattr(q, f) for q in scores["skimage"]])) for f in FIELDS}
+            ref = average_quality(scores["skimage"])
             for backend in backends:
-                mean = {f: float(np.mean([getattr(q, f) for q in scores[backend]])) for f in FIELDS}
+                mean = average_quality(scores[backend])
                 rows.append(
                     {
                         "set": name,

@@ -27,7 +27,7 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import DATA, OUT, device_name, print_table, write_csv  # noqa: E402
+from benchmarks.common import DATA, OUT, device_name, pick_device, print_table, write_csv  # noqa: E402
 from benchmarks.unet import UNet, soft_dice_ce_loss  # noqa: E402
 from hsmix_torch import HSMix  # noqa: E402
 from hsmix_torch.data import load_image_folder, sample_batch  # noqa: E402
@@ -198,13 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.quick:
         args.size, args.epochs, args.width, args.seeds = 96, 8, 16, args.seeds[:2]
-    device = torch.device(
-        "cuda"
-        if args.device == "auto" and torch.cuda.is_available()
-        else "cpu"
-        if args.device == "auto"
-        else args.device
-    )
+    device = pick_device(args.device)
     train_x, train_y, test_x, test_y, source = load(args.dataset, args.size)
     per_epoch = len(train_x) // args.batch_size
     steps = (

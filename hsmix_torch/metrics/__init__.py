@@ -5,6 +5,7 @@ from __future__ import annotations
 from .superpixel_quality import (
     SuperpixelQuality,
     achievable_segmentation_accuracy,
+    average_quality,
     boundary_recall,
     fragmented_fraction,
     superpixel_quality,
@@ -14,6 +15,7 @@ from .superpixel_quality import (
 __all__ = [
     "SuperpixelQuality",
     "achievable_segmentation_accuracy",
+    "average_quality",
     "boundary_recall",
     "fragmented_fraction",
     "superpixel_quality",

@@ -7,7 +7,7 @@ more than one 4-connected piece). Evaluation code, not on the augmentation's hot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -17,6 +17,7 @@ from torch import Tensor
 __all__ = [
     "SuperpixelQuality",
     "achievable_segmentation_accuracy",
+    "average_quality",
     "boundary_recall",
     "fragmented_fraction",
     "superpixel_quality",
@@ -124,3 +125,10 @@ def superpixel_quality(
         fragmented=fragmented_fraction(labels),
         n_segments=len(np.unique(np.asarray(_as_tensor(labels)))),
     )
+
+
+def average_quality(scores: list[SuperpixelQuality]) -> dict[str, float]:
+    """Mean of every measure over a list of per-image qualities."""
+    if not scores:
+        raise ValueError("scores must hold at least one SuperpixelQuality")
+    return {f.name: float(np.mean([getattr(q, f.name) for q in scores])) for f in fields(scores[0])}
