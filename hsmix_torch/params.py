@@ -19,7 +19,8 @@ class HSMixParams:
             leaves sample ``i`` unchanged).
         mixed: ``[B]`` bool, the draw of ``p`` (False: the sample was paired with itself).
         n_segments: ``[B]`` int64, the number of superpixels requested for each input image
-            (the partner's is ``n_segments[partner]``).
+            (the partner's is ``n_segments[partner]``); drawn but unused when the caller
+            passes precomputed ``superpixels``.
         superpixels: ``[B, H, W]`` int64, the superpixel labels of each input image.
         hard_mask: ``[B, H, W]`` bool, ``M``: the partner's pixels pasted in the hard branch.
         soft_lambda: ``[B, H, W]`` float32, ``L`` in ``[0, 1]``: the partner's weight in the
