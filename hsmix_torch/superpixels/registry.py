@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 
 import torch
@@ -32,13 +33,16 @@ def resolve_auto(device: torch.device) -> str:
 
     CUDA: ``"torch"`` (batched SLIC on the GPU, no host round trip; ``"auto"`` runs it in
     its ``sync_free`` mode). Other devices:
-    ``"fast_slic"`` when fast-slic is installed, else ``"skimage"``.
+    ``"fast_slic"`` when fast-slic is installed, else ``"skimage"``, else ``"torch"`` (no
+    optional package needed).
     """
     from .fast_slic import fast_slic_available
 
     if device.type == "cuda":
         return "torch"
-    return "fast_slic" if fast_slic_available() else "skimage"
+    if fast_slic_available():
+        return "fast_slic"
+    return "skimage" if importlib.util.find_spec("skimage") is not None else "torch"
 
 
 class _AutoBackend(SuperpixelBackend):

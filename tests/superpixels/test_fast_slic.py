@@ -8,6 +8,8 @@ no fragmented labels, and a segment count within 30 % of scikit-image's.
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
@@ -69,3 +71,10 @@ def test_auto_and_missing_package(monkeypatch) -> None:
     with pytest.raises(ImportError, match="no-build-isolation"):
         fs.FastSlicBackend()
     assert resolve_auto(torch.device("cpu")) == "skimage"
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "skimage" else real_find_spec(name, *a),
+    )
+    assert resolve_auto(torch.device("cpu")) == "torch"  # no optional package at all
