@@ -101,16 +101,16 @@ def fine_grained(images: Tensor) -> Tensor:
         sum_off += buf.neg_().clamp_(min=0).to(torch.int32)
 
     def scale_to_255(total: Tensor) -> Tensor:
-        peak = total.amax(dim=(1, 2), keepdim=True)
-        ratio = (total.float() / peak.float()).double()
-        return torch.where(peak > 0, (255.0 * ratio).nan_to_num(0.0).trunc(), 0.0)
+        # trunc(255.0 * fl32(total / peak)): the ratio in float32, the product in float64
+        # (exact), the int conversion truncates. A zero peak means a zero map (OpenCV's 0/0).
+        peak = total.amax(dim=(1, 2), keepdim=True).clamp(min=1)
+        return (255.0 * (total.float() / peak.float()).double()).to(torch.int32)
 
     on_map = scale_to_255(sum_on)
     off_map = scale_to_255(sum_off)
-    top = torch.maximum(
-        on_map.amax(dim=(1, 2), keepdim=True), off_map.amax(dim=(1, 2), keepdim=True)
-    )
-    mixed = (255.0 * (on_map + off_map) / top).nan_to_num(0.0).trunc()
-    out8 = torch.where(top > 0, mixed, 0.0).to(torch.int32) & 255
+    # OpenCV scales ON + OFF by 255 / max(max ON, max OFF). That maximum is 255 (the pixel of
+    # the peak sum gets exactly 255) or 0 for a flat image, so the result is (ON + OFF) with
+    # its 8-bit wrap, or 0.
+    out8 = (on_map + off_map) & 255
     # A Python scalar is rounded to the tensor's float32 first: fl32(k * fl32(1/255)).
     return (out8.float() * (1.0 / 255.0)).unsqueeze(1)

@@ -53,11 +53,11 @@ def _to_uint8_rgb(images: Tensor) -> np.ndarray:
     x = images.detach()
     if x.shape[1] not in (1, 3):
         x = x.float().mean(dim=1, keepdim=True)
-    lo = x.amin(dim=(1, 2, 3), keepdim=True).float()
-    hi = x.amax(dim=(1, 2, 3), keepdim=True).float()
-    scale = torch.where(hi > lo, 255.0 / (hi - lo), 0.0)
-    # Channel-last first, so the one full-size pass writes fast-slic's layout directly.
-    x = (x.permute(0, 2, 3, 1).float() - lo.view(-1, 1, 1, 1)) * scale.view(-1, 1, 1, 1)
+    # Channel-last first, so every later pass runs on fast-slic's layout.
+    x = x.permute(0, 2, 3, 1).float().contiguous()
+    lo, hi = torch.aminmax(x.view(x.shape[0], -1), dim=1)
+    scale = torch.where(hi > lo, 255.0 / (hi - lo), 0.0).view(-1, 1, 1, 1)
+    x = torch.addcmul(-lo.view(-1, 1, 1, 1) * scale, x, scale)  # (x - lo) * scale, one pass
     x = x.round_().to(torch.uint8)
     if x.shape[-1] == 1:
         x = x.expand(-1, -1, -1, 3)

@@ -93,3 +93,22 @@ def test_batch_equals_single_images(rgb_batch) -> None:
         batch = fn(images[:3])
         for i in range(3):
             assert torch.equal(batch[i], fn(images[i : i + 1])[0])
+
+
+def test_fine_grained_parity_on_synthetic_edge_cases() -> None:
+    """Blocks, a dark dot on white (OFF response only), stripes, a bright corner: bit-exact."""
+    cases = []
+    a = np.zeros((120, 140), np.uint8)
+    a[50:54, 60:64] = 255
+    b = np.full((90, 100), 255, np.uint8)
+    b[40:43, 50:53] = 0
+    c = np.zeros((100, 100), np.uint8)
+    c[::7, :] = 255
+    c[:, ::9] = 128
+    d = np.zeros((64, 64), np.uint8)
+    d[0:3, 0:3] = 255
+    cases += [a, b, c, d, np.full((10, 12), 77, np.uint8), np.zeros((1, 1), np.uint8)]
+    for img in cases:
+        ref = _opencv("fine_grained", torch.from_numpy(img)[None])
+        ours = fine_grained(torch.from_numpy(img)[None, None])[0, 0].numpy()
+        assert np.array_equal(ours, ref)
