@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import platform
 import statistics
 import time
@@ -14,7 +15,10 @@ from torch import Tensor
 
 from hsmix_torch.data import load_image_folder, sample_batch
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# HSMIX_DATA points elsewhere, e.g. at a copy carried to a GPU machine.
+DATA = Path(
+    os.environ.get("HSMIX_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
 OUT = Path(__file__).resolve().parent / "out"
 
 

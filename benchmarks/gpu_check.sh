@@ -5,6 +5,9 @@
 # then a short summary. Installs nothing; needs torch, numpy, scikit-image, opencv-contrib,
 # matplotlib, tqdm, pytest on the machine (carry wheels for what is missing: see README).
 # Budget: under 8 minutes on an H100. Logs and CSVs go to ${OUT:-benchmarks/out}.
+# ../shared/data does not travel to a device machine: copy it into an ignored folder of the
+# checkout, carry that folder and set HSMIX_DATA to it, or the tests and benchmarks fall
+# back to the built-in sample images.
 #   bash benchmarks/gpu_check.sh            # auto: cuda if available, else a quick CPU run
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,10 @@ import torch
 
 from hsmix_torch.data import load_image_folder, resize_crop
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# HSMIX_DATA points elsewhere, e.g. at a copy carried to a GPU machine.
+DATA = Path(
+    os.environ.get("HSMIX_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
 RGB_SETS = ("Kvasir_SEG", "DRIVE", "CHASE_DB1")
 GREY_SETS = ("BUSI", "ISBI2012_EM")
 
@@ -38,6 +42,18 @@ def load_set(name: str, size: int = 224, limit: int = 8) -> tuple[torch.Tensor, 
 def rgb_batch() -> tuple[torch.Tensor, torch.Tensor]:
     """8 RGB uint8 images [8, 3, 224, 224] (Kvasir-SEG polyps) with binary masks."""
     return load_set("Kvasir_SEG", limit=8)
+
+
+@pytest.fixture(scope="session")
+def any_rgb_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    """16 RGB uint8 images [16, 3, 224, 224] with masks: Kvasir-SEG when ../shared/data is
+    there, else the built-in samples (so device tests run on a machine without the data)."""
+    if DATA.is_dir():
+        return load_set("Kvasir_SEG", limit=16)
+    from hsmix_torch.data import sample_batch
+
+    images, masks = sample_batch(224)
+    return (images * 255).round().to(torch.uint8).repeat(4, 1, 1, 1), masks.repeat(4, 1, 1)
 
 
 @pytest.fixture(scope="session")

@@ -13,15 +13,15 @@ from hsmix_torch import HSMix
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-def _batch(rgb_batch, device):
-    images, masks = rgb_batch
+def _batch(any_rgb_batch, device):
+    images, masks = any_rgb_batch
     return (images.float() / 255).to(device), masks.to(device)
 
 
 @cuda
 @pytest.mark.parametrize("lam", ["saliency", "beta"])
-def test_cuda_forward_does_not_synchronise(rgb_batch, lam) -> None:
-    images, masks = _batch(rgb_batch, "cuda")
+def test_cuda_forward_does_not_synchronise(any_rgb_batch, lam) -> None:
+    images, masks = _batch(any_rgb_batch, "cuda")
     aug = HSMix(superpixels="auto", lam=lam, num_classes=2, validate=False)
     g = torch.Generator(device="cuda")
     aug(images, masks, generator=g.manual_seed(0))  # warm-up: caches device constants
@@ -30,16 +30,16 @@ def test_cuda_forward_does_not_synchronise(rgb_batch, lam) -> None:
         out, out_masks = aug(images, masks, generator=g.manual_seed(1))
     finally:
         torch.cuda.set_sync_debug_mode("default")
-    assert out.shape == (16, 3, 224, 224) and out.device.type == "cuda"
+    assert out.shape == (2 * len(images), 3, 224, 224) and out.device.type == "cuda"
     again, again_masks = aug(images, masks, generator=g.manual_seed(1))
     assert torch.equal(out, again) and torch.equal(out_masks, again_masks)
 
 
 @cuda
-def test_cuda_matches_cpu_with_the_same_superpixels(rgb_batch) -> None:
+def test_cuda_matches_cpu_with_the_same_superpixels(any_rgb_batch) -> None:
     """Grid superpixels are identical on both devices, saliency is exact, region sums are
     fixed point: the whole mix agrees to float rounding (tolerance 1e-6)."""
-    images, masks = _batch(rgb_batch, "cpu")
+    images, masks = _batch(any_rgb_batch, "cpu")
     aug = HSMix(superpixels="grid", num_classes=2)
     _, _, params = aug(
         images, masks, generator=torch.Generator().manual_seed(0), return_params=True
@@ -51,8 +51,8 @@ def test_cuda_matches_cpu_with_the_same_superpixels(rgb_batch) -> None:
 
 
 @cuda
-def test_cuda_memory_does_not_grow(rgb_batch) -> None:
-    images, masks = _batch(rgb_batch, "cuda")
+def test_cuda_memory_does_not_grow(any_rgb_batch) -> None:
+    images, masks = _batch(any_rgb_batch, "cuda")
     aug = HSMix(superpixels="auto", num_classes=2, validate=False)
     for _ in range(3):
         aug(images, masks)
