@@ -25,6 +25,7 @@ from torch.utils.data import default_collate, get_worker_info
 
 from ._tensor_types import plain, wrap_like
 from .module import HSMix
+from .sampler import segment_range
 from .superpixels import SuperpixelFn, get_backend
 
 __all__ = ["HSMixCollate", "SuperpixelCollate"]
@@ -165,9 +166,7 @@ class SuperpixelCollate:
         superpixel_key: str = "superpixels",
         seed: int | None = None,
     ) -> None:
-        from .module import _segment_range
-
-        self.n_segments = _segment_range(n_segments)
+        self.n_segments = segment_range(n_segments)
         self.backend = get_backend(superpixels, compactness=compactness)
         self.base_collate = base_collate
         self.image_key = image_key

@@ -13,7 +13,7 @@ from . import functional as HF
 from ._tensor_types import plain, wrap_like
 from .params import HSMixParams
 from .saliency import get_saliency
-from .sampler import draw
+from .sampler import draw, segment_range
 from .superpixels import SuperpixelFn, check_labels, get_backend
 
 __all__ = ["HSMix"]
@@ -116,7 +116,7 @@ class HSMix(nn.Module):
         validate: bool = True,
     ) -> None:
         super().__init__()
-        self.n_segments = _segment_range(n_segments)
+        self.n_segments = segment_range(n_segments)
         if not 0.0 <= p_hard <= 1.0:
             raise ValueError(f"p_hard must be in [0, 1], got {p_hard!r}")
         if not 0.0 <= p <= 1.0:
@@ -423,23 +423,3 @@ def _label_bound(labels: Tensor) -> int:
     if labels.device.type == "cpu" and labels.numel():
         return int(labels.max()) + 1
     return max(labels.shape[-2] * labels.shape[-1], 1)
-
-
-def _segment_range(n_segments: int | tuple[int, int]) -> tuple[int, int]:
-    if isinstance(n_segments, bool):
-        raise TypeError("n_segments must be an int or a (min, max) pair of ints, got a bool")
-    if isinstance(n_segments, int):
-        lo = hi = n_segments
-    elif (
-        isinstance(n_segments, (tuple, list))
-        and len(n_segments) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in n_segments)
-    ):
-        lo, hi = n_segments
-    else:
-        raise TypeError(
-            f"n_segments must be an int or a (min, max) pair of ints, got {n_segments!r}"
-        )
-    if not 1 <= lo <= hi:
-        raise ValueError(f"n_segments must satisfy 1 <= min <= max, got {n_segments!r}")
-    return lo, hi

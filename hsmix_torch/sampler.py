@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["RandomDraws", "draw"]
+__all__ = ["RandomDraws", "draw", "segment_range"]
 
 
 @dataclass
@@ -65,3 +65,24 @@ def draw(
         gammas = torch._standard_gamma(conc, generator=generator)
         beta_lambda = gammas[0] / (gammas[0] + gammas[1]).clamp(min=torch.finfo(torch.float32).tiny)
     return RandomDraws(partner, mixed, counts, select_uniform, beta_lambda)
+
+
+def segment_range(n_segments: int | tuple[int, int]) -> tuple[int, int]:
+    """Validate ``n_segments`` (an int, or an inclusive ``(min, max)`` pair) as ``(min, max)``."""
+    if isinstance(n_segments, bool):
+        raise TypeError("n_segments must be an int or a (min, max) pair of ints, got a bool")
+    if isinstance(n_segments, int):
+        lo = hi = n_segments
+    elif (
+        isinstance(n_segments, (tuple, list))
+        and len(n_segments) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in n_segments)
+    ):
+        lo, hi = n_segments
+    else:
+        raise TypeError(
+            f"n_segments must be an int or a (min, max) pair of ints, got {n_segments!r}"
+        )
+    if not 1 <= lo <= hi:
+        raise ValueError(f"n_segments must satisfy 1 <= min <= max, got {n_segments!r}")
+    return lo, hi
