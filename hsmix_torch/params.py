@@ -37,7 +37,3 @@ class HSMixParams:
     def to(self, device: torch.device | str) -> HSMixParams:
         """A copy with every tensor on ``device``."""
         return HSMixParams(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
-
-    @property
-    def batch_size(self) -> int:
-        return self.partner.shape[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["component_roots", "enforce_connectivity", "relabel_contiguous"]
+__all__ = ["enforce_connectivity", "relabel_contiguous"]
 
 _INT64_MAX = torch.iinfo(torch.int64).max
 _FIXED = 2.0**24  # fixed-point scale for deterministic feature sums
@@ -54,27 +54,6 @@ def _cc_converged(parent: Tensor, eh: Tensor, ev: Tensor) -> Tensor:
 def _run_rounds(parent: Tensor, eh: Tensor, ev: Tensor, rounds: int) -> Tensor:
     for _ in range(rounds):
         parent = _cc_round(parent, eh, ev)
-    return parent
-
-
-def component_roots(labels: Tensor, rounds: int = 8) -> Tensor:
-    """4-connected components of equal labels, run to convergence.
-
-    Args:
-        labels: ``[B, H, W]`` integer labels.
-        rounds: rounds before the first convergence check (then 4 more at a time).
-
-    Returns:
-        ``[B, H, W]`` int64: for each pixel, the flat batch index ``b*H*W + y*W + x`` of the
-        first pixel (raster order) of its component.
-    """
-    b, h, w = labels.shape
-    eh, ev = _equal_edges(labels)
-    parent = _run_rounds(
-        torch.arange(b * h * w, device=labels.device).view(b, h, w), eh, ev, rounds
-    )
-    while not bool(_cc_converged(parent, eh, ev)):
-        parent = _run_rounds(parent, eh, ev, 4)
     return parent
 
 
