@@ -77,8 +77,8 @@ def fine_grained(images: Tensor) -> Tensor:
     dev = images.device
     ys = torch.arange(h, device=dev)
     xs = torch.arange(w, device=dev)
-    sum_on = torch.zeros((b, h, w), dtype=torch.int32, device=dev)
-    sum_off = torch.zeros_like(sum_on)
+    signed = torch.zeros((b, h, w), dtype=torch.int32, device=dev)  # sum of t over scales
+    magnitude = torch.zeros_like(signed)  # sum of |t|
     buf = torch.empty((b, h, w), dtype=torch.float32, device=dev)
 
     def corner(dy: int, dx: int) -> Tensor:
@@ -95,10 +95,12 @@ def fine_grained(images: Tensor) -> Tensor:
         buf.sub_(corner(hi, lo)).sub_(corner(lo, hi))
         buf.sub_(centre).div_(count)  # surround mean without the centre
         torch.sub(centre, buf, out=buf)  # on = c - mean; off = -on
-        # u8cast truncates (the int conversion does); on 8-bit data |c - mean| <= 255, so
-        # OpenCV's wrap modulo 256 never applies here.
-        sum_on += buf.clamp(min=0).to(torch.int32)
-        sum_off += buf.neg_().clamp_(min=0).to(torch.int32)
+        # u8cast truncates, as the int conversion does, and trunc(-x) = -trunc(x): with
+        # t = trunc(c - mean), on = max(t, 0) and off = max(-t, 0), so accumulating t and
+        # |t| gives both sums. On 8-bit data |t| <= 255: OpenCV's wrap modulo 256 never applies.
+        t = buf.to(torch.int32)
+        signed += t
+        magnitude += t.abs_()
 
     def scale_to_255(total: Tensor) -> Tensor:
         # trunc(255.0 * fl32(total / peak)): the ratio in float32, the product in float64
@@ -106,8 +108,8 @@ def fine_grained(images: Tensor) -> Tensor:
         peak = total.amax(dim=(1, 2), keepdim=True).clamp(min=1)
         return (255.0 * (total.float() / peak.float()).double()).to(torch.int32)
 
-    on_map = scale_to_255(sum_on)
-    off_map = scale_to_255(sum_off)
+    on_map = scale_to_255((magnitude + signed) // 2)  # sum of the on responses
+    off_map = scale_to_255((magnitude - signed) // 2)  # sum of the off responses
     # OpenCV scales ON + OFF by 255 / max(max ON, max OFF). That maximum is 255 (the pixel of
     # the peak sum gets exactly 255) or 0 for a flat image, so the result is (ON + OFF) with
     # its 8-bit wrap, or 0.
