@@ -35,7 +35,7 @@ def draw(
     batch_size: int,
     num_labels: int,
     *,
-    n_segments: tuple[int, int],
+    n_segments: int | tuple[int, int],
     p: float,
     beta_alpha: float | None,
     device: torch.device,
@@ -46,17 +46,25 @@ def draw(
     Args:
         batch_size: B.
         num_labels: bound on superpixel labels per image (H * W).
-        n_segments: inclusive ``(n_min, n_max)``.
+        n_segments: an int, or inclusive ``(n_min, n_max)``.
         p: probability that a sample is mixed at all.
         beta_alpha: draw per-label ``Beta(alpha, alpha)`` weights when not None.
         device: where to draw; ``generator``, if given, must live there.
         generator: the source of randomness; the device's default generator when None.
     """
+    if batch_size < 0 or num_labels < 1:
+        raise ValueError(
+            f"batch_size must be >= 0 and num_labels >= 1, got {batch_size} and {num_labels}"
+        )
+    n_min, n_max = segment_range(n_segments)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be in [0, 1], got {p!r}")
+    if beta_alpha is not None and not beta_alpha > 0:
+        raise ValueError(f"beta_alpha must be > 0 or None, got {beta_alpha!r}")
     kw = {"device": device, "generator": generator}
     mixed = torch.rand(batch_size, **kw) < p
     perm = torch.randperm(batch_size, **kw)
     partner = torch.where(mixed, perm, torch.arange(batch_size, device=device))
-    n_min, n_max = n_segments
     counts = torch.randint(n_min, n_max + 1, (batch_size,), **kw)
     select_uniform = torch.rand(batch_size, num_labels, **kw)
     beta_lambda = None

@@ -313,3 +313,30 @@ def test_precomputed_superpixels_and_callable_backend(rgb_batch) -> None:
     )
     assert len(calls) == 1 and calls[0].shape == (images.shape[0],)
     assert torch.equal(via_callable[0], via_arg[0]) and torch.equal(via_callable[1], via_arg[1])
+
+
+def test_sampler_and_functional_entry_points_check_their_arguments() -> None:
+    from hsmix_torch import draw
+    from hsmix_torch.superpixels import FastSlicBackend, fast_slic_available, slic
+
+    kw = dict(n_segments=(2, 4), p=1.0, beta_alpha=None, device=torch.device("cpu"))
+    assert draw(3, 16, **kw).select_uniform.shape == (3, 16)
+    for bad, name in [
+        ({"n_segments": (5, 2)}, "n_segments"),
+        ({"p": 2.0}, "p must"),
+        ({"beta_alpha": 0.0}, "beta_alpha"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            draw(3, 16, **{**kw, **bad})
+    with pytest.raises(ValueError, match="num_labels"):
+        draw(3, 0, **kw)
+    x, n = torch.rand(2, 3, 16, 16), torch.tensor([4, 4])
+    with pytest.raises(ValueError, match="search_radius"):
+        slic(x, n, search_radius=0)
+    with pytest.raises(ValueError, match=r"n_segments must have shape \[B\]"):
+        slic(x, n[:1])
+    with pytest.raises(ValueError, match="compactness"):
+        slic(x, n, compactness=-1.0)
+    if fast_slic_available():
+        with pytest.raises(ValueError, match="num_threads"):
+            FastSlicBackend(num_threads=0)

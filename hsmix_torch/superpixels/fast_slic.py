@@ -103,6 +103,8 @@ class FastSlicBackend(SuperpixelBackend):
             )
         if not 0 <= min_size_factor <= 1:
             raise ValueError(f"min_size_factor must be in [0, 1], got {min_size_factor!r}")
+        if num_threads == 0 or num_threads < -1:
+            raise ValueError(f"num_threads must be -1 (all cores) or >= 1, got {num_threads!r}")
         self.min_size_factor = float(min_size_factor)
         self.num_threads = int(num_threads)
         self._slic_class = _slic_class()

@@ -152,6 +152,19 @@ def slic(
     Returns:
         ``[B, H, W]`` int64 labels, contiguous ``0..K_b-1`` per image, on the images' device.
     """
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape [B, C, H, W], got {tuple(images.shape)}")
+    if n_segments.shape != images.shape[:1]:
+        raise ValueError(
+            f"n_segments must have shape [B]={images.shape[0]}, got {tuple(n_segments.shape)}"
+        )
+    if max_num_iter < 1 or search_radius < 1 or not 0 <= min_size_factor <= 1:
+        raise ValueError(
+            "need max_num_iter >= 1, search_radius >= 1 and min_size_factor in [0, 1], got "
+            f"{max_num_iter}, {search_radius}, {min_size_factor}"
+        )
+    if compactness is not None and not compactness > 0:
+        raise ValueError(f"compactness must be > 0 or None, got {compactness!r}")
     b, c, h, w = images.shape
     dev = images.device
     if max_segments is None:
