@@ -12,6 +12,9 @@ labels are identical run to run on CUDA too.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -122,6 +125,14 @@ def _update(feats: Tensor, labels: Tensor, k_pad: int) -> tuple[Tensor, Tensor]:
     return means.view(b, k_pad, 2 + f), counts.view(b, k_pad)
 
 
+@functools.cache
+def _fused_round() -> tuple[Callable[..., Tensor], Callable[..., tuple[Tensor, Tensor]]]:
+    """``_assign`` and ``_update`` through torch.compile: one or two fused kernels each
+    instead of dozens of passes over ``[B, H, W, 2R+1, F]`` intermediates (eager SLIC on a
+    GPU is bound by those passes, not by launches). Compiled once per shape."""
+    return torch.compile(_assign, dynamic=False), _update
+
+
 def slic(
     images: Tensor,
     n_segments: Tensor,
@@ -132,6 +143,7 @@ def slic(
     min_size_factor: float = 0.5,
     max_segments: int | None = None,
     sync_free: bool = False,
+    fused: bool = False,
 ) -> Tensor:
     """Batched SLIC superpixels.
 
@@ -148,6 +160,8 @@ def slic(
         min_size_factor: as in scikit-image.
         max_segments: host-side bound of ``n_segments``; without it one value is read back.
         sync_free: no host synchronisation at all (fixed round counts, see connectivity).
+        fused: run each k-means round's assignment and update through ``torch.compile``
+            (fused kernels: the fast path on a GPU; the first call per shape compiles).
 
     Returns:
         ``[B, H, W]`` int64 labels, contiguous ``0..K_b-1`` per image, on the images' device.
@@ -192,12 +206,13 @@ def slic(
         home_y = _home_cell(h, grid["off_y"], grid["step_y"], grid["ny"])
         home_x = _home_cell(w, grid["off_x"], grid["step_x"], grid["nx"])
         labels = home_y[:, :, None] * nx_pad + home_x[:, None, :]
+        assign, update = _fused_round() if fused else (_assign, _update)
         for it in range(max_num_iter):
-            labels = _assign(
+            labels = assign(
                 feats, centres, alive, grid, home_y, home_x, labels, search_radius, ny_pad, nx_pad
             )
             if it + 1 < max_num_iter:  # the last update would not be used
-                means, counts = _update(feats, labels, k_pad)
+                means, counts = update(feats, labels, k_pad)
                 alive = valid & (counts > 0).view(b, ny_pad, nx_pad)
                 centres = torch.where(alive[..., None], means.view_as(centres), centres)
 
@@ -229,6 +244,7 @@ class TorchSlicBackend(SuperpixelBackend):
         enforce_connectivity: bool = True,
         min_size_factor: float = 0.5,
         sync_free: bool = False,
+        fused: bool = False,
     ) -> None:
         super().__init__(compactness)
         if max_num_iter < 1:
@@ -242,6 +258,7 @@ class TorchSlicBackend(SuperpixelBackend):
         self.enforce_connectivity = bool(enforce_connectivity)
         self.min_size_factor = float(min_size_factor)
         self.sync_free = bool(sync_free)
+        self.fused = bool(fused)
 
     def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
         return slic(
@@ -254,11 +271,12 @@ class TorchSlicBackend(SuperpixelBackend):
             self.min_size_factor,
             max_segments,
             self.sync_free,
+            self.fused,
         )
 
     def __repr__(self) -> str:
         return (
             f"TorchSlicBackend(compactness={self.compactness!r}, "
             f"search_radius={self.search_radius}, max_num_iter={self.max_num_iter}, "
-            f"sync_free={self.sync_free})"
+            f"sync_free={self.sync_free}, fused={self.fused})"
         )
