@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One device check for a lent GPU session (or, without a GPU, its CPU fallback here):
-#   1. the CUDA tests (sync-free forward, determinism, CPU/GPU agreement),
-#   2. the superpixel, HSMix and training-step benchmarks,
-# then a short summary. Installs nothing; needs torch, numpy, scikit-image, opencv-contrib,
-# matplotlib, tqdm, pytest on the machine (carry wheels for what is missing: see README).
+#   1. the CUDA tests (sync-free forward, determinism, CPU/GPU agreement, graph capture),
+#   2. the superpixel, HSMix, CUDA-graph and training-step benchmarks,
+# most important first, then a short summary. Installs nothing; needs torch, numpy,
+# scikit-image, matplotlib, tqdm, pytest on the machine (opencv-contrib for the reference
+# and the parity tests: without it the reference is not timed and those tests skip).
 # Budget: under 8 minutes on an H100. Logs and CSVs go to ${OUT:-benchmarks/out}.
 # ../shared/data does not travel to a device machine: copy it into an ignored folder of the
 # checkout, carry that folder and set HSMIX_DATA to it, or the tests and benchmarks fall
@@ -13,11 +14,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-benchmarks/out}"
 mkdir -p "$out"
-export PYTHONUNBUFFERED=1
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 py="${PYTHON:-python3}"
 if "$py" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then
   device=cuda; batches=(1 16 64); sp_batches=(16); sizes=(224 512); repeats=10
-  backends=(torch grid); step_size=224
+  backends=(auto grid); step_size=224
 else
   # The CPU fallback checks that the script works; its figures are bench_hsmix's smallest.
   device=cpu; batches=(16); sp_batches=(16); sizes=(224); repeats=2
@@ -31,9 +32,11 @@ status=0
 echo "== CUDA tests"
 "$py" -m pytest -q -k "cuda or compile" tests 2>&1 | tee "$out/gpu_tests.log" || status=1
 
-echo "== superpixels"
-"$py" benchmarks/bench_superpixels.py --device "$device" --batch-sizes "${sp_batches[@]}" \
-  --sizes "${sizes[@]}" --repeats 2 --out "$out" 2>&1 | tee "$out/bench_superpixels.log"
+if [ "$device" = cuda ]; then
+  echo "== CUDA graph capture"
+  "$py" benchmarks/cuda_graph.py --batch-sizes 16 64 --sizes 224 --out "$out" \
+    2>&1 | tee "$out/cuda_graph.log" || status=1
+fi
 
 echo "== HSMix end to end"
 "$py" benchmarks/bench_hsmix.py --device "$device" --batch-sizes "${batches[@]}" \
@@ -43,6 +46,14 @@ echo "== HSMix end to end"
 echo "== training-step overhead"
 "$py" benchmarks/step_overhead.py --device "$device" --batch-size 16 --size "$step_size" \
   --repeats "$repeats" 2>&1 | tee "$out/step_overhead.log"
+if [ "$device" = cuda ]; then
+  "$py" benchmarks/step_overhead.py --device cuda --fused --batch-size 16 --size "$step_size" \
+    --repeats "$repeats" 2>&1 | tee -a "$out/step_overhead.log"
+fi
+
+echo "== superpixels"
+"$py" benchmarks/bench_superpixels.py --device "$device" --batch-sizes "${sp_batches[@]}" \
+  --sizes "${sizes[@]}" --repeats 2 --out "$out" 2>&1 | tee "$out/bench_superpixels.log"
 
 echo "== summary ($device)"
 grep -E "passed|failed" "$out/gpu_tests.log" | tail -1
@@ -52,7 +63,15 @@ out, device = sys.argv[1], sys.argv[2]
 rows = list(csv.DictReader(open(f"{out}/bench_hsmix_{device}.csv")))
 for r in rows:
     if r["channels"] == "rgb" and r["size"] == "224" and r["batch"] == "16":
+        ratio = float(r["speedup_vs_reference"])
+        ref = f"{ratio:.0f}x the reference" if ratio == ratio else "reference not timed"
         print(f"HSMix B=16 RGB 224 [{r['backend']}]: {float(r['total_ms']):.2f} ms, "
-              f"{float(r['speedup_vs_reference']):.0f}x the reference ({r['device']})")
+              f"{ref} ({r['device']})")
+try:
+    for r in csv.DictReader(open(f"{out}/cuda_graph.csv")):
+        print(f"{r['what']} B={r['batch']} {r['size']}: eager {float(r['eager_ms']):.2f} ms, "
+              f"graph {float(r['graph_ms']):.3f} ms, replay == eager: {r['replay_equals_eager']}")
+except FileNotFoundError:
+    pass
 PY
 exit $status

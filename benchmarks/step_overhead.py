@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import device_name, pick_device, print_table, real_batch, time_ms  # noqa: E402
 from benchmarks.unet import UNet, soft_dice_ce_loss  # noqa: E402
 from hsmix_torch import HSMix  # noqa: E402
+from hsmix_torch.superpixels import get_backend  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--backend", default="auto")
+    p.add_argument(
+        "--fused", action="store_true", help='the "torch" backend, sync-free, with fused rounds'
+    )
     args = p.parse_args(argv)
     device = pick_device(args.device)
     images, masks, source = real_batch(args.batch_size, args.size)
@@ -41,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     onehot = torch.nn.functional.one_hot(masks, 2).permute(0, 3, 1, 2).float()
     model = UNet().to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    aug = HSMix(superpixels=args.backend, num_classes=2, validate=False)
+    backend = get_backend("torch", sync_free=True, fused=True) if args.fused else args.backend
+    aug = HSMix(superpixels=backend, num_classes=2, validate=False)
 
     def step(x, y) -> None:
         opt.zero_grad(set_to_none=True)
@@ -62,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             "device": device_name(device),
             "batch": args.batch_size,
             "size": args.size,
-            "backend": aug.backend.name,
+            "backend": aug.backend.name + (" fused" if args.fused else ""),
             "data": source,
             "step_ms (B)": plain_ms,
             "step_ms (2B, mixed, no aug)": double_ms,

@@ -74,3 +74,28 @@ def test_compile_gives_the_eager_result() -> None:
     out = compiled(images, masks, generator=torch.Generator().manual_seed(3))
     ref = aug(images, masks, generator=torch.Generator().manual_seed(3))
     assert torch.allclose(out[0], ref[0], atol=1e-6) and torch.allclose(out[1], ref[1], atol=1e-6)
+
+
+@cuda
+def test_cuda_graph_replay_equals_eager(any_rgb_batch) -> None:
+    """The whole sync-free forward captures in a CUDA graph; with the same seed of the
+    default generator a replay gives exactly the eager result, and new draws per replay."""
+    images, masks = _batch(any_rgb_batch, "cuda")
+    aug = HSMix(superpixels="auto", num_classes=2, validate=False)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up off the capture: caches and allocator
+        for _ in range(2):
+            aug(images, masks)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        static_images, static_masks = aug(images, masks)
+    torch.cuda.manual_seed(11)
+    graph.replay()
+    replayed = static_images.clone(), static_masks.clone()
+    graph.replay()
+    assert not torch.equal(static_images, replayed[0])  # the generator moved on
+    torch.cuda.manual_seed(11)
+    eager = aug(images, masks)
+    assert torch.equal(replayed[0], eager[0]) and torch.equal(replayed[1], eager[1])
