@@ -22,8 +22,8 @@ demo: $(STAMP)
 	$(BIN)/python -m hsmix_torch demo --out hsmix_demo.png
 
 lint: $(STAMP)
-	$(BIN)/ruff check hsmix_torch tests benchmarks
-	$(BIN)/ruff format --check hsmix_torch tests benchmarks
+	$(BIN)/ruff check hsmix_torch tests benchmarks notebooks
+	$(BIN)/ruff format --check hsmix_torch tests benchmarks notebooks
 
 test: lint
 	$(BIN)/python -m pytest
