@@ -13,7 +13,7 @@ from . import functional as HF
 from ._tensor_types import plain, wrap_like
 from .params import HSMixParams
 from .saliency import get_saliency
-from .sampler import draw, segment_range
+from .sampler import draw_pairs, draw_regions, segment_range
 from .superpixels import SuperpixelFn, check_labels, get_backend
 
 __all__ = ["HSMix"]
@@ -199,33 +199,33 @@ class HSMix(nn.Module):
                 "create it with torch.Generator(device=images.device)"
             )
         b, _, h, w = images.shape
-        draws = draw(
+        partner, mixed, n_segments = draw_pairs(
+            b, n_segments=self.n_segments, p=self.p, device=images.device, generator=generator
+        )
+        if superpixels is None:
+            labels = self.backend(images, n_segments, max_segments=self.n_segments[1])
+        else:
+            labels = check_labels(superpixels, images, "superpixels", check_values=self.validate)
+        num_labels = _label_bound(labels)
+        select_uniform, beta_lambda = draw_regions(
             b,
-            max(h * w, 1),
-            n_segments=self.n_segments,
-            p=self.p,
+            num_labels,
             beta_alpha=self.alpha if self.lam == "beta" else None,
             device=images.device,
             generator=generator,
         )
-        if superpixels is None:
-            labels = self.backend(images, draws.n_segments, max_segments=self.n_segments[1])
-        else:
-            labels = check_labels(superpixels, images, "superpixels", check_values=self.validate)
-        partner = draws.partner
         labels_b = labels[partner]
-        num_labels = _label_bound(labels)
 
         # Pairs that mix: not paired with themselves, partner with more than one superpixel.
         active = (partner != torch.arange(b, device=images.device)) & ~HF.single_region(labels_b)
         active = active.view(b, 1, 1)
-        selected = draws.select_uniform[:, :num_labels] < self.p_hard
+        selected = select_uniform < self.p_hard
         hard_mask = HF.superpixel_mask(labels_b, selected) & active
 
         if self.output == "hard":
             soft_lambda = torch.zeros((b, h, w), dtype=torch.float32, device=images.device)
         elif self.lam == "beta":
-            soft_lambda = HF.paint_regions(draws.beta_lambda, labels_b)
+            soft_lambda = HF.paint_regions(beta_lambda, labels_b)
         else:
             sal = self._saliency(images)
             relative = HF.relative_saliency(sal, sal[partner])
@@ -234,8 +234,8 @@ class HSMix(nn.Module):
         soft_lambda = torch.where(active, soft_lambda.float(), 0.0)
         return HSMixParams(
             partner=partner,
-            mixed=draws.mixed,
-            n_segments=draws.n_segments,
+            mixed=mixed,
+            n_segments=n_segments,
             superpixels=labels,
             hard_mask=hard_mask,
             soft_lambda=soft_lambda,

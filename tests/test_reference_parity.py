@@ -32,7 +32,7 @@ def test_matches_published_per_pair_algorithm(kind, aggregate, rgb_batch, grey_b
     )
     draws = draw(
         b,
-        h * w,
+        int(params.superpixels.max()) + 1,  # HSMix's label bound on the CPU
         n_segments=(30, 80),
         p=1.0,
         beta_alpha=None,
