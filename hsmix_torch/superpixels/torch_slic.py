@@ -7,7 +7,7 @@ centre order, 10 rounds. Each pixel compares the centres of the ``(2R+1)^2`` gri
 around its home cell (R = ``search_radius``, 2 by default: 98.7-100 % of pixels identical to
 scikit-image's k-means labels; 4 is exact), plus the window test. Connectivity is enforced
 on the device (:mod:`.connectivity`). No loop over images or centres; sums are integer, so
-labels are identical run to run on CUDA too.
+labels are identical run to run on CUDA too. ``fused=True`` compiles the assignment round.
 """
 
 from __future__ import annotations
@@ -126,11 +126,12 @@ def _update(feats: Tensor, labels: Tensor, k_pad: int) -> tuple[Tensor, Tensor]:
 
 
 @functools.cache
-def _fused_round() -> tuple[Callable[..., Tensor], Callable[..., tuple[Tensor, Tensor]]]:
-    """``_assign`` and ``_update`` through torch.compile: one or two fused kernels each
-    instead of dozens of passes over ``[B, H, W, 2R+1, F]`` intermediates (eager SLIC on a
-    GPU is bound by those passes, not by launches). Compiled once per shape."""
-    return torch.compile(_assign, dynamic=False), _update
+def _fused_assign() -> Callable[..., Tensor]:
+    """``_assign`` through torch.compile: a few fused kernels instead of dozens of passes
+    over ``[B, H, W, 2R+1]`` intermediates (eager SLIC on a GPU is bound by those passes, not
+    by launches). ``_update`` stays eager: inductor turns its ``index_add_`` into a slower
+    sort-based ``index_put_``. Compiled once per shape."""
+    return torch.compile(_assign, dynamic=False)
 
 
 def slic(
@@ -160,8 +161,9 @@ def slic(
         min_size_factor: as in scikit-image.
         max_segments: host-side bound of ``n_segments``; without it one value is read back.
         sync_free: no host synchronisation at all (fixed round counts, see connectivity).
-        fused: run each k-means round's assignment and update through ``torch.compile``
-            (fused kernels: the fast path on a GPU; the first call per shape compiles).
+        fused: run each k-means round's assignment through ``torch.compile`` (fused
+            kernels: 3.5 times less GPU time on an H200; the first call per shape compiles,
+            10-60 s; labels as in eager mode).
 
     Returns:
         ``[B, H, W]`` int64 labels, contiguous ``0..K_b-1`` per image, on the images' device.
@@ -206,13 +208,13 @@ def slic(
         home_y = _home_cell(h, grid["off_y"], grid["step_y"], grid["ny"])
         home_x = _home_cell(w, grid["off_x"], grid["step_x"], grid["nx"])
         labels = home_y[:, :, None] * nx_pad + home_x[:, None, :]
-        assign, update = _fused_round() if fused else (_assign, _update)
+        assign = _fused_assign() if fused else _assign
         for it in range(max_num_iter):
             labels = assign(
                 feats, centres, alive, grid, home_y, home_x, labels, search_radius, ny_pad, nx_pad
             )
             if it + 1 < max_num_iter:  # the last update would not be used
-                means, counts = update(feats, labels, k_pad)
+                means, counts = _update(feats, labels, k_pad)
                 alive = valid & (counts > 0).view(b, ny_pad, nx_pad)
                 centres = torch.where(alive[..., None], means.view_as(centres), centres)
 
