@@ -2,7 +2,7 @@
 
 The GPU path has no host synchronisation and fixed shapes for fixed inputs, so one whole
 call can be captured once and replayed every step. This script captures (1) the torch SLIC
-backend alone, eager and ``fused`` (torch.compile'd rounds), and (2) the whole HSMix forward
+backend alone, eager and ``fused`` (compiled assignment), and (2) the whole HSMix forward
 (``superpixels="auto"``: sync-free torch SLIC, fine-grained saliency, both branches; and the
 same with the fused SLIC), checks that a replay gives exactly what an eager call
 gives for the same seed of the device's default generator, and prints median device times.

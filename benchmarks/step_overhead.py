@@ -35,9 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--backend", default="auto")
-    p.add_argument(
-        "--fused", action="store_true", help='the "torch" backend, sync-free, with fused rounds'
-    )
+    p.add_argument("--fused", action="store_true", help='sync-free "torch" backend, fused=True')
     args = p.parse_args(argv)
     device = pick_device(args.device)
     images, masks, source = real_batch(args.batch_size, args.size)

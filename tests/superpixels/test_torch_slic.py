@@ -110,7 +110,7 @@ def test_deterministic_dtype_and_layout_invariant(rgb_batch) -> None:
     assert torch.equal(backend(images.float() / 255, n, max_segments=500), ref)
 
 
-def test_fused_rounds_give_the_eager_labels(rgb_batch) -> None:
+def test_fused_assignment_gives_the_eager_labels(rgb_batch) -> None:
     """``fused=True`` (torch.compile'd assignment) computes the same partition: identical
     labels on >= 99.9 % of pixels (float rounding in a fused kernel may flip a near-tie; on
     real images it has been 100 % on CPU and on an H200)."""
