@@ -34,7 +34,8 @@ def _blur121_u8(g: Tensor) -> Tensor:
 
 
 def _integral(g: Tensor) -> Tensor:
-    """Float32 integral image ``[B, H + 1, W + 1]`` with a zero first row and column.
+    """Float32 integral image ``[B, H + 1, W + 1]``, zero first row and column, of ``g``:
+    ``[B, H, W]`` float32 holding 8-bit values.
 
     Sums are exact (integers) before the single rounding to float32. That equals OpenCV's
     row-by-row float32 accumulation whenever ``255 * H * W < 2**24`` (every image of at most
@@ -43,7 +44,7 @@ def _integral(g: Tensor) -> Tensor:
     if 255 * g.shape[1] * g.shape[2] < 2**24:
         # Every partial sum is an integer below 2**24: exact in float32 in any order, on any
         # device, and float cumsum is several times faster than integer or float64 cumsum.
-        t = g.float().cumsum(2).cumsum(1)
+        t = g.cumsum(2).cumsum(1)
     else:
         t = g.double().cumsum(2).cumsum(1)
     return torch.nn.functional.pad(t, (1, 0, 1, 0)).float()
@@ -70,9 +71,8 @@ def fine_grained(images: Tensor) -> Tensor:
     if b == 0 or h * w <= 1:  # a 1x1 window has no surround: OpenCV's 0/0 gives 0
         return torch.zeros((b, 1, h, w), dtype=torch.float32, device=images.device)
     g = grey_u8(to_uint8(images))
-    g = _blur121_u8(_blur121_u8(g))
-    table = _integral(g)
-    centre = g.float()
+    centre = _blur121_u8(_blur121_u8(g)).float()  # 8-bit values, exact in float32
+    table = _integral(centre)
 
     # Window corners are clamped to the table, so a replicate-padded table turns every corner
     # lookup into a plain slice (no gathers): row min(y + n + 1, H) of the table is row
