@@ -134,6 +134,12 @@ def _fused_assign() -> Callable[..., Tensor]:
     return torch.compile(_assign, dynamic=False)
 
 
+def _check_flags(**flags: object) -> None:
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be a bool, got {value!r}")
+
+
 def slic(
     images: Tensor,
     n_segments: Tensor,
@@ -181,6 +187,7 @@ def slic(
         )
     if compactness is not None and not compactness > 0:
         raise ValueError(f"compactness must be > 0 or None, got {compactness!r}")
+    _check_flags(enforce_connectivity=enforce_connectivity, sync_free=sync_free, fused=fused)
     b, c, h, w = images.shape
     dev = images.device
     if max_segments is None:
@@ -257,10 +264,11 @@ class TorchSlicBackend(SuperpixelBackend):
             raise ValueError(f"min_size_factor must be in [0, 1], got {min_size_factor!r}")
         self.max_num_iter = int(max_num_iter)
         self.search_radius = int(search_radius)
-        self.enforce_connectivity = bool(enforce_connectivity)
+        _check_flags(enforce_connectivity=enforce_connectivity, sync_free=sync_free, fused=fused)
+        self.enforce_connectivity = enforce_connectivity
         self.min_size_factor = float(min_size_factor)
-        self.sync_free = bool(sync_free)
-        self.fused = bool(fused)
+        self.sync_free = sync_free
+        self.fused = fused
 
     def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
         return slic(

@@ -148,6 +148,11 @@ def test_arguments_are_checked() -> None:
     ]:
         with pytest.raises(ValueError, match=name):
             TorchSlicBackend(**kw)
+    for flag in ("fused", "sync_free", "enforce_connectivity"):
+        with pytest.raises(TypeError, match=flag):
+            TorchSlicBackend(**{flag: "yes"})
+        with pytest.raises(TypeError, match=flag):
+            slic(torch.rand(1, 3, 8, 8), torch.tensor([4]), **{flag: 1})
 
 
 def test_auto_picks_torch_on_cuda() -> None:
