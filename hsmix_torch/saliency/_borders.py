@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["linear_taps", "reflect101_index"]
+__all__ = ["linear_taps", "reflect101_index", "reflect101_pad"]
 
 
 def reflect101_index(n: int, pad: int, device: torch.device) -> Tensor:
@@ -22,6 +23,20 @@ def reflect101_index(n: int, pad: int, device: torch.device) -> Tensor:
     period = 2 * (n - 1)
     idx = idx.abs() % period
     return torch.where(idx >= n, period - idx, idx)
+
+
+def reflect101_pad(x: Tensor, pad: int, dim: int) -> Tensor:
+    """``x`` padded by ``pad`` samples on both sides of ``dim`` (1 or 2 of ``[B, H, W]``) with
+    reflect-101 borders.
+
+    Uses torch's ``"reflect"`` padding (the same rule) where the axis is long enough for it:
+    a gather along an inner axis costs about ten times more on the CPU.
+    """
+    n = x.shape[dim]
+    if n > pad:
+        pads = (pad, pad, 0, 0) if dim == 2 else (0, 0, pad, pad)
+        return F.pad(x.unsqueeze(1), pads, mode="reflect").squeeze(1)
+    return x.index_select(dim, reflect101_index(n, pad, x.device))
 
 
 def linear_taps(in_size: int, out_size: int) -> tuple[list[int], list[int], list[float]]:

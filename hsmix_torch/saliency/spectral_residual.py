@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._borders import linear_taps, reflect101_index
-from ._common import check_images, grey_u8, to_uint8
+from ._borders import linear_taps, reflect101_pad
+from ._common import check_images, grey_levels
 
 __all__ = ["spectral_residual"]
 
@@ -103,9 +103,9 @@ _GAUSS5 = [v / sum(_GAUSS5) for v in _GAUSS5]
 def _gaussian5_sigma8(x: Tensor) -> Tensor:
     """OpenCV's 5x5 Gaussian blur with sigma 8 and reflect-101 borders, in float64."""
     _, h, w = x.shape
-    p = x.index_select(2, reflect101_index(w, 2, x.device))
+    p = reflect101_pad(x, 2, 2)
     x = sum(k * p[:, :, i : i + w] for i, k in enumerate(_GAUSS5))
-    p = x.index_select(1, reflect101_index(h, 2, x.device))
+    p = reflect101_pad(x, 2, 1)
     return sum(k * p[:, i : i + h] for i, k in enumerate(_GAUSS5))
 
 
@@ -127,14 +127,13 @@ def spectral_residual(images: Tensor) -> Tensor:
     b, _, h, w = images.shape
     if b == 0 or h == 0 or w == 0:
         return images.new_zeros((b, 1, h, w), dtype=torch.float32)
-    g = grey_u8(to_uint8(images))
+    g = grey_levels(images)
     small = _resize_u8(g, _WORK, _WORK).double()
 
     spectrum = torch.fft.fft2(small)
     mag, phase = _polar32(spectrum.real, spectrum.imag)
     log_amp = torch.log(mag.double() + 1.0)
-    padded = log_amp.index_select(1, reflect101_index(_WORK, 1, g.device))
-    padded = padded.index_select(2, reflect101_index(_WORK, 1, g.device))
+    padded = reflect101_pad(reflect101_pad(log_amp, 1, 1), 1, 2)
     smooth = F.avg_pool2d(padded.unsqueeze(1), 3, stride=1).squeeze(1)
     residual = torch.polar(torch.exp(log_amp - smooth), phase.double())
 

@@ -87,6 +87,17 @@ def test_parity_odd_sizes_and_uncropped_shapes() -> None:
         assert sr_err <= SR_TOL
 
 
+def test_fine_grained_parity_on_axes_shorter_than_the_border() -> None:
+    """1- and 2-pixel axes take the gather path of reflect-101 padding, longer ones torch's pad."""
+    from skimage import data
+
+    ihc = torch.from_numpy(data.immunohistochemistry()).permute(2, 0, 1)
+    for h, w in [(1, 40), (40, 1), (2, 3), (1, 1), (2, 2), (3, 2)]:
+        img = ihc[:, 200 : 200 + h, 300 : 300 + w].contiguous()
+        ours = fine_grained(img[None])[0, 0].numpy()
+        assert np.abs(ours - _opencv("fine_grained", img)).max() == 0.0
+
+
 def test_batch_equals_single_images(rgb_batch) -> None:
     images, _ = rgb_batch
     for fn in (fine_grained, spectral_residual):
