@@ -214,7 +214,7 @@ class HSMix(nn.Module):
             device=images.device,
             generator=generator,
         )
-        labels_b = labels[partner]
+        labels_b = labels.index_select(0, partner)
 
         # Pairs that mix: not paired with themselves, partner with more than one superpixel.
         active = (partner != torch.arange(b, device=images.device)) & ~HF.single_region(labels_b)
@@ -228,7 +228,7 @@ class HSMix(nn.Module):
             soft_lambda = HF.paint_regions(beta_lambda, labels_b)
         else:
             sal = self._saliency(images)
-            relative = HF.relative_saliency(sal, sal[partner])
+            relative = HF.relative_saliency(sal, sal.index_select(0, partner))
             regions = HF.composite_regions(labels, labels_b, hard_mask, num_labels)
             soft_lambda = HF.saliency_lambda(relative, regions, 2 * num_labels, self.aggregate)
         soft_lambda = torch.where(active, soft_lambda.float(), 0.0)
@@ -293,10 +293,10 @@ class HSMix(nn.Module):
             raise ValueError(
                 f"params are on {params.hard_mask.device} but images on {images.device}"
             )
-        mixed_images = self._mix(images, images[params.partner], params)
+        mixed_images = self._mix(images, images.index_select(0, params.partner), params)
         if masks is None:
             return mixed_images
-        mixed_masks = self._mix(masks.data, masks.data[params.partner], params)
+        mixed_masks = self._mix(masks.data, masks.data.index_select(0, params.partner), params)
         if masks.is_index:  # output == "hard": back to the caller's layout
             mixed_masks = mixed_masks.reshape(masks.shape).to(masks.dtype)
         return mixed_images, mixed_masks

@@ -91,9 +91,19 @@ def region_reduce(
     ids = _flat_ids(regions, num_regions)
     fixed = torch.round(values.reshape(-1).float() * _FIXED_POINT).long()  # exact scaling
     sums = torch.zeros(b * num_regions, dtype=torch.long, device=values.device)
-    sums.index_add_(0, ids, fixed)
-    counts = torch.zeros_like(sums)
-    counts.index_add_(0, ids, torch.ones_like(ids))
+    pixels = regions[0].numel()
+    # A region's fixed-point sum is below 2**shift; when count * 2**shift also fits in int64,
+    # one scatter of (value + 2**shift) carries sums and counts together (scatters are the
+    # slow, serial part on the CPU).
+    shift = 24 + pixels.bit_length()
+    if pixels.bit_length() + shift <= 62:
+        sums.index_add_(0, ids, fixed.add_(1 << shift))
+        counts = sums >> shift
+        sums.bitwise_and_((1 << shift) - 1)
+    else:
+        sums.index_add_(0, ids, fixed)
+        counts = torch.zeros_like(sums)
+        counts.index_add_(0, ids, torch.ones_like(ids))
     reduced = sums.double() / _FIXED_POINT
     if reduce == "mean":
         reduced = reduced / counts.clamp(min=1)

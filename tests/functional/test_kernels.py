@@ -26,6 +26,21 @@ def test_region_reduce_matches_loops() -> None:
                 assert torch.isclose(means[b, k], values[b][sel].double().mean(), atol=1e-8)
 
 
+def test_region_reduce_on_images_too_large_to_pack_sums_and_counts() -> None:
+    """Above 2**19 pixels sums and counts are scattered separately; both paths are exact
+    (torch.rand draws multiples of 2**-24, which the 24-bit fixed point holds exactly)."""
+    g = torch.Generator().manual_seed(2)
+    labels = torch.randint(0, 5, (1, 1024, 520), generator=g)
+    values = torch.rand(labels.shape, generator=g)
+    sums, counts = HF.region_reduce(values, labels, 5)
+    small_sums, small_counts = HF.region_reduce(values[:, :500], labels[:, :500], 5)
+    for k in range(5):
+        sel = labels[0] == k
+        assert counts[0, k] == sel.sum() and small_counts[0, k] == sel[:500].sum()
+        assert sums[0, k] == values[0][sel].double().sum()
+        assert small_sums[0, k] == values[0, :500][sel[:500]].double().sum()
+
+
 def test_minmax_normalize_ignores_absent_regions() -> None:
     v = torch.tensor([[3.0, 1.0, 100.0, 2.0]], dtype=torch.float64)
     present = torch.tensor([[True, True, False, True]])
