@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -65,11 +66,16 @@ def _to_uint8_rgb(images: Tensor) -> np.ndarray:
     return out.numpy()
 
 
-def _contiguous(raw: np.ndarray) -> np.ndarray:
-    """Renumber non-negative labels to ``0..K-1`` in label order, in O(pixels)."""
-    raw = raw.astype(np.int64)
+def _write_contiguous(raw: np.ndarray, out: np.ndarray) -> None:
+    """Write non-negative labels ``raw``, renumbered to ``0..K-1`` in label order, to ``out``.
+
+    fast-slic's labels are nearly always contiguous already; then this is one widening copy.
+    """
     present = np.bincount(raw.ravel()) > 0
-    return (np.cumsum(present) - 1)[raw]
+    if present.all():
+        out[...] = raw
+    else:
+        np.take(np.cumsum(present) - 1, raw, out=out)
 
 
 class FastSlicBackend(SuperpixelBackend):
@@ -81,9 +87,14 @@ class FastSlicBackend(SuperpixelBackend):
             RGB, 0.1 otherwise.
         min_size_factor: pieces below this fraction of the mean superpixel size are merged
             (scikit-image's 0.5 by default; fast-slic's own default is 0.25).
-        num_threads: fast-slic's OpenMP threads per image (-1: all cores). Images run one
-            after another: on this 2-core machine that beat a thread pool over the batch
-            (2.4 against 3.2 ms per 224x224 image). In DataLoader workers use 1.
+        num_threads: threads for a batch; -1 (default) follows ``torch.get_num_threads()``
+            at call time, which DataLoader workers set to 1. fast-slic releases the GIL, so
+            images are spread over a pool of this many threads, one single-threaded image
+            each: on a 2-core machine that segments a batch of 224x224 images about 10 %
+            faster than one image after another on fast-slic's own OpenMP threads. A batch
+            smaller than the pool shares the threads out per image instead; fast-slic's
+            labels do not depend on its thread count. 1 runs the images one by one in the
+            calling thread.
 
     RGB is converted to Lab by fast-slic; grey images are replicated to three channels
     without Lab. Labels are contiguous ``0..K-1`` per image and come back on the images'
@@ -104,10 +115,12 @@ class FastSlicBackend(SuperpixelBackend):
             )
         if not 0 <= min_size_factor <= 1:
             raise ValueError(f"min_size_factor must be in [0, 1], got {min_size_factor!r}")
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int):
+            raise TypeError(f"num_threads must be an int, got {type(num_threads).__name__}")
         if num_threads == 0 or num_threads < -1:
-            raise ValueError(f"num_threads must be -1 (all cores) or >= 1, got {num_threads!r}")
+            raise ValueError(f"num_threads must be -1 (torch's count) or >= 1, got {num_threads!r}")
         self.min_size_factor = float(min_size_factor)
-        self.num_threads = int(num_threads)
+        self.num_threads = num_threads
         self._slic_class = _slic_class()
 
     def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
@@ -118,16 +131,30 @@ class FastSlicBackend(SuperpixelBackend):
         arrays = _to_uint8_rgb(images)
         out = np.empty(arrays.shape[:3], dtype=np.int64)
         pixels = images.shape[2] * images.shape[3]
-        for i, n in enumerate(n_segments.tolist()):
+        counts = n_segments.tolist()
+
+        threads = torch.get_num_threads() if self.num_threads == -1 else self.num_threads
+        workers = min(threads, len(counts))
+        per_image = max(threads // len(counts), 1)  # a batch smaller than the pool splits it
+
+        def segment_one(i: int) -> None:
             slic = self._slic_class(
                 # fast-slic crashes (SIGFPE) when asked for more segments than pixels.
-                num_components=min(max(int(n), 1), pixels),
+                num_components=min(max(int(counts[i]), 1), pixels),
                 compactness=compactness,
                 min_size_factor=self.min_size_factor,
                 convert_to_lab=rgb,
-                num_threads=self.num_threads,
+                num_threads=per_image,
             )
-            out[i] = _contiguous(slic.iterate(arrays[i]))
+            _write_contiguous(slic.iterate(arrays[i]), out[i])
+
+        if workers <= 1:
+            for i in range(len(counts)):
+                segment_one(i)
+        else:
+            # A pool per call: nothing to shut down, and safe across DataLoader worker forks.
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(segment_one, range(len(counts))))  # list() re-raises errors
         return torch.from_numpy(out).to(images.device)
 
     def __repr__(self) -> str:

@@ -45,6 +45,34 @@ def test_quality_against_skimage(name, m, n) -> None:
     assert abs(ours["n_segments"] - ref["n_segments"]) <= 0.3 * ref["n_segments"]
 
 
+def test_labels_are_renumbered_when_fast_slic_leaves_gaps() -> None:
+    raw = np.array([[7, 7, 2], [2, 9, 0]], dtype=np.int16)  # labels 1, 3-6 and 8 are unused
+    out = np.empty(raw.shape, dtype=np.int64)
+    fs._write_contiguous(raw, out)
+    assert np.array_equal(out, np.unique(raw, return_inverse=True)[1].reshape(raw.shape))
+    fs._write_contiguous(np.array([[1, 0, 0], [2, 1, 3]], dtype=np.int16), out)  # contiguous
+    assert np.array_equal(out, [[1, 0, 0], [2, 1, 3]])
+
+
+def test_thread_pool_gives_the_same_labels_as_one_thread(rgb_batch, grey_batch) -> None:
+    """Images spread over a pool, a pool wider than the batch, and one by one agree."""
+    for images in (rgb_batch[0][:5], grey_batch[0][:3]):
+        n = torch.tensor([30, 45, 60, 75, 90])[: len(images)]
+        one_by_one = get_backend("fast_slic", num_threads=1)(images, n)
+        for threads in (2, 3, 8, -1):
+            assert torch.equal(get_backend("fast_slic", num_threads=threads)(images, n), one_by_one)
+        single = get_backend("fast_slic", num_threads=2)(images[:1], n[:1])  # 2 threads, 1 image
+        assert torch.equal(single, one_by_one[:1])
+
+
+def test_num_threads_must_be_an_int() -> None:
+    for bad in (True, 2.0, "2"):
+        with pytest.raises(TypeError, match="num_threads must be an int"):
+            fs.FastSlicBackend(num_threads=bad)
+    with pytest.raises(ValueError, match="num_threads"):
+        fs.FastSlicBackend(num_threads=-2)
+
+
 def test_value_ranges_and_channel_counts(rgb_batch, grey_batch) -> None:
     backend = get_backend("fast_slic")
     n = torch.tensor([40, 60, 80])
