@@ -59,6 +59,21 @@ def real_batch(batch_size: int, size: int, grey: bool = False) -> tuple[Tensor, 
     return images.repeat(reps, 1, 1, 1)[:batch_size], masks.repeat(reps, 1, 1)[:batch_size], source
 
 
+def _time_once(fn: Callable[[int], object], seed: int, device: torch.device) -> float:
+    """Wall time of one ``fn(seed)`` in ms; CUDA events and synchronisation on the GPU."""
+    if device.type == "cuda":
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize(device)
+        start.record()
+        fn(seed)
+        end.record()
+        torch.cuda.synchronize(device)
+        return start.elapsed_time(end)
+    t0 = time.perf_counter()
+    fn(seed)
+    return (time.perf_counter() - t0) * 1000
+
+
 def time_ms(
     fn: Callable[[int], object], device: torch.device, repeats: int, warmup: int = 1
 ) -> float:
@@ -67,21 +82,26 @@ def time_ms(
     Each call gets a fresh seed, so timings do not reuse one draw."""
     for i in range(warmup):
         fn(10_000 + i)
-    times = []
-    for i in range(repeats):
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            torch.cuda.synchronize(device)
-            start.record()
-            fn(i)
-            end.record()
-            torch.cuda.synchronize(device)
-            times.append(start.elapsed_time(end))
-        else:
-            t0 = time.perf_counter()
-            fn(i)
-            times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    return statistics.median(_time_once(fn, i, device) for i in range(repeats))
+
+
+def paired_ms(
+    fns: Sequence[tuple[Callable[[int], object], torch.device]], rounds: int, warmup: int = 1
+) -> list[list[float]]:
+    """Times in ms of ``rounds`` rounds, each calling every ``fn(seed)`` once, in turn.
+
+    Interleaving puts the functions under the same machine conditions in every round (a
+    shared or throttled CPU drifts over seconds), so per-round ratios compare like with like.
+    Returns one list of ``rounds`` times per function.
+    """
+    for i in range(warmup):
+        for fn, _ in fns:
+            fn(10_000 + i)
+    times: list[list[float]] = [[] for _ in fns]
+    for i in range(rounds):
+        for k, (fn, device) in enumerate(fns):
+            times[k].append(_time_once(fn, i, device))
+    return times
 
 
 def print_table(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> None:

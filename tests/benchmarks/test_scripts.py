@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+import torch
 
 from benchmarks import (
     bench_hsmix,
@@ -14,6 +15,7 @@ from benchmarks import (
     superpixel_quality,
     train_segmentation,
 )
+from benchmarks.common import paired_ms
 
 from ..conftest import DATA
 
@@ -21,6 +23,15 @@ from ..conftest import DATA
 def _rows(path) -> list[dict[str, str]]:
     with open(path) as f:
         return list(csv.DictReader(f))
+
+
+def test_paired_ms_alternates_the_functions() -> None:
+    calls: list[tuple[str, int]] = []
+    cpu = torch.device("cpu")
+    fns = [(lambda s: calls.append(("a", s)), cpu), (lambda s: calls.append(("b", s)), cpu)]
+    times = paired_ms(fns, rounds=3, warmup=1)
+    assert [len(t) for t in times] == [3, 3] and all(t >= 0 for t in times[0] + times[1])
+    assert calls == [("a", 10_000), ("b", 10_000)] + [(k, i) for i in range(3) for k in "ab"]
 
 
 def test_bench_hsmix(tmp_path, capsys) -> None:
