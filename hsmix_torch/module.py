@@ -218,9 +218,9 @@ class HSMix(nn.Module):
 
         # Pairs that mix: not paired with themselves, partner with more than one superpixel.
         active = (partner != torch.arange(b, device=images.device)) & ~HF.single_region(labels_b)
+        selected = (select_uniform < self.p_hard) & active[:, None]  # before painting: cheaper
+        hard_mask = HF.superpixel_mask(labels_b, selected)
         active = active.view(b, 1, 1)
-        selected = select_uniform < self.p_hard
-        hard_mask = HF.superpixel_mask(labels_b, selected) & active
 
         if self.output == "hard":
             soft_lambda = torch.zeros((b, h, w), dtype=torch.float32, device=images.device)

@@ -46,4 +46,4 @@ def saliency_lambda(
     if aggregate == "sum":
         reduced = reduced / (regions.shape[-2] * regions.shape[-1])
     lam = minmax_normalize(reduced, counts > 0)
-    return paint_regions(lam, regions).float()
+    return paint_regions(lam.float(), regions)  # cast the [B, R] values, not the map
