@@ -1,8 +1,8 @@
 """Per-region kernels on batched label maps: selection, composition, reduction, painting.
 
-Every kernel works on a whole batch at once through (sample, label) flattened ids and
-fixed-size scatter/gather ops: no Python loop over samples or regions and no host
-synchronisation. Labels of image ``b`` are integers in ``[0, num_regions)``.
+Every kernel works on a whole batch at once through fixed-size ``[B, R]`` tables and
+scatter/gather ops along the pixel dimension: no Python loop over samples or regions and no
+host synchronisation. Labels of image ``b`` are integers in ``[0, num_regions)``.
 """
 
 from __future__ import annotations
@@ -25,11 +25,6 @@ __all__ = [
 # float32 in [0.5, 1)): integer atomics do not depend on the order of the additions, so
 # results are identical run to run on CUDA as well.
 _FIXED_POINT = 2.0**24
-
-
-def _flat_ids(labels: Tensor, num_regions: int) -> Tensor:
-    offsets = torch.arange(labels.shape[0], device=labels.device) * num_regions
-    return (labels + offsets.view(-1, *([1] * (labels.ndim - 1)))).reshape(-1)
 
 
 def superpixel_mask(labels: Tensor, selected: Tensor) -> Tensor:
@@ -88,26 +83,24 @@ def region_reduce(
     if reduce not in ("sum", "mean"):
         raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}")
     b = regions.shape[0]
-    ids = _flat_ids(regions, num_regions)
-    fixed = torch.round(values.reshape(-1).float() * _FIXED_POINT).long()  # exact scaling
-    sums = torch.zeros(b * num_regions, dtype=torch.long, device=values.device)
-    pixels = regions[0].numel()
+    ids = regions.reshape(b, -1)
+    fixed = torch.round(values.reshape(b, -1).float() * _FIXED_POINT).long()  # exact scaling
+    sums = torch.zeros((b, num_regions), dtype=torch.long, device=values.device)
+    pixels = ids.shape[1]
     # A region's fixed-point sum is below 2**shift; when count * 2**shift also fits in int64,
-    # one scatter of (value + 2**shift) carries sums and counts together (scatters are the
-    # slow, serial part on the CPU).
+    # one scatter of (value + 2**shift) carries sums and counts together.
     shift = 24 + pixels.bit_length()
     if pixels.bit_length() + shift <= 62:
-        sums.index_add_(0, ids, fixed.add_(1 << shift))
+        sums.scatter_add_(1, ids, fixed.add_(1 << shift))
         counts = sums >> shift
         sums.bitwise_and_((1 << shift) - 1)
     else:
-        sums.index_add_(0, ids, fixed)
-        counts = torch.zeros_like(sums)
-        counts.index_add_(0, ids, torch.ones_like(ids))
+        sums.scatter_add_(1, ids, fixed)
+        counts = torch.zeros_like(sums).scatter_add_(1, ids, torch.ones_like(ids))
     reduced = sums.double() / _FIXED_POINT
     if reduce == "mean":
         reduced = reduced / counts.clamp(min=1)
-    return reduced.view(b, num_regions), counts.view(b, num_regions)
+    return reduced, counts
 
 
 def minmax_normalize(values: Tensor, present: Tensor, eps: float = 1e-5) -> Tensor:
