@@ -19,7 +19,12 @@ def one_hot(labels: Tensor, num_classes: int, ignore_index: int | None = None) -
     classes = torch.arange(num_classes, device=labels.device).view(
         1, -1, *([1] * (labels.ndim - 1))
     )
-    hot = labels.unsqueeze(1) == classes  # labels outside [0, K) (ignore_index) match nothing
+    hot = torch.empty(
+        (labels.shape[0], num_classes, *labels.shape[1:]), dtype=torch.float32, device=labels.device
+    )
+    # Compared straight into float32 (one pass, not a bool map and a cast); labels outside
+    # [0, K) (ignore_index) match nothing.
+    torch.eq(labels.unsqueeze(1), classes, out=hot)
     if ignore_index is not None and 0 <= ignore_index < num_classes:
-        hot &= labels.unsqueeze(1) != ignore_index
-    return hot.float()
+        hot.mul_(labels.unsqueeze(1) != ignore_index)
+    return hot

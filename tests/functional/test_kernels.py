@@ -93,6 +93,9 @@ def test_one_hot_and_ignore() -> None:
     assert out.shape == (1, 3, 2, 2)
     assert torch.equal(out.sum(1), torch.tensor([[[1.0, 1.0], [1.0, 0.0]]]))
     assert torch.equal(out.argmax(1)[0, 0], torch.tensor([0, 1]))
+    inside = HF.one_hot(labels[:, :, :1].expand(2, 2, 1), 3, ignore_index=2)  # an ignored class
+    assert inside.dtype == torch.float32 and inside.shape == (2, 3, 2, 1)
+    assert torch.equal(inside[0, :, :, 0], torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]))
 
 
 def test_saliency_lambda_normalises_per_image() -> None:
