@@ -3,8 +3,8 @@
 Real 224x224 images held in memory, so the loader's cost is collation plus HSMix: input
 images per second over a number of batches, for each superpixel backend, with 0 and 2
 workers; and the per-sample reference of benchmarks/reference.py in the same run.
-Workers run one torch thread and one fast-slic thread each (worker_init_fn), as one
-should with several workers on few cores.
+The loaders are built as a user would, with default settings: DataLoader runs one torch
+thread per worker, and the fast-slic backend follows torch's thread count.
 
     python benchmarks/bench_loader.py --workers 0 2 --batches 12
 """
@@ -29,22 +29,16 @@ from hsmix_torch import HSMix, HSMixCollate  # noqa: E402
 from hsmix_torch.superpixels import get_backend  # noqa: E402
 
 
-def _one_thread(_: int) -> None:
-    torch.set_num_threads(1)
-
-
 def loader_images_per_s(backend: str, workers: int, batch: int, batches: int, size: int) -> float:
     images, masks, _ = real_batch(batch * 4, size)
     ds = TensorDataset(images, masks)
-    options = {"num_threads": 1} if backend == "fast_slic" and workers > 0 else {}
-    aug = HSMix(superpixels=get_backend(backend, **options), num_classes=2)
+    aug = HSMix(superpixels=get_backend(backend), num_classes=2)
     loader = DataLoader(
         ds,
         batch_size=batch,
         shuffle=True,
         num_workers=workers,
         collate_fn=HSMixCollate(aug),
-        worker_init_fn=_one_thread if workers else None,
         persistent_workers=workers > 0,
         prefetch_factor=4 if workers else None,
         drop_last=True,

@@ -65,6 +65,29 @@ def test_thread_pool_gives_the_same_labels_as_one_thread(rgb_batch, grey_batch) 
         assert torch.equal(single, one_by_one[:1])
 
 
+def test_default_threads_follow_torch(monkeypatch, rgb_batch) -> None:
+    """num_threads=-1 uses torch's thread count: one thread (DataLoader workers) means no pool."""
+    pools = []
+
+    class RecordingPool(fs.ThreadPoolExecutor):
+        def __init__(self, workers: int) -> None:
+            pools.append(workers)
+            super().__init__(workers)
+
+    monkeypatch.setattr(fs, "ThreadPoolExecutor", RecordingPool)
+    backend, images, n = get_backend("fast_slic"), rgb_batch[0][:3], torch.tensor([30, 40, 50])
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        backend(images, n)
+        assert pools == []
+        torch.set_num_threads(2)
+        backend(images, n)
+        assert pools == [2]
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_num_threads_must_be_an_int() -> None:
     for bad in (True, 2.0, "2"):
         with pytest.raises(TypeError, match="num_threads must be an int"):
