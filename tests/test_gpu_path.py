@@ -36,6 +36,21 @@ def test_cuda_forward_does_not_synchronise(any_rgb_batch, lam) -> None:
 
 
 @cuda
+def test_cuda_under_torch_deterministic_algorithms(any_rgb_batch) -> None:
+    """No op of the CUDA forward lacks a deterministic implementation; results are unchanged."""
+    images, masks = _batch(any_rgb_batch, "cuda")
+    aug = HSMix(superpixels="auto", num_classes=2, validate=False)
+    g = torch.Generator(device="cuda")
+    free = aug(images, masks, generator=g.manual_seed(4))
+    torch.use_deterministic_algorithms(True)
+    try:
+        strict = aug(images, masks, generator=g.manual_seed(4))
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert torch.equal(free[0], strict[0]) and torch.equal(free[1], strict[1])
+
+
+@cuda
 def test_cuda_matches_cpu_with_the_same_superpixels(any_rgb_batch) -> None:
     """Grid superpixels are identical on both devices, saliency is exact, region sums are
     fixed point: the whole mix agrees to float rounding (tolerance 1e-6)."""
