@@ -351,9 +351,10 @@ class HSMix(nn.Module):
             raise ValueError(f"images must have shape [B, C, H, W], got {tuple(images.shape)}")
         if not (images.is_floating_point() or images.dtype == torch.uint8):
             raise TypeError(f"images must be floating point or uint8, got {images.dtype}")
-        if images.shape[0] == 0 or images.shape[2] == 0 or images.shape[3] == 0:
+        if 0 in images.shape:
             raise ValueError(
-                f"images must hold at least one non-empty image, got {tuple(images.shape)}"
+                "images must hold at least one non-empty image (B, C, H, W >= 1), "
+                f"got {tuple(images.shape)}"
             )
         if self.validate and images.is_floating_point() and not bool(torch.isfinite(images).all()):
             raise ValueError("images contain NaN or Inf (pass validate=False to skip this check)")

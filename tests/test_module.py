@@ -317,7 +317,7 @@ def test_precomputed_superpixels_and_callable_backend(rgb_batch) -> None:
 
 def test_sampler_and_functional_entry_points_check_their_arguments() -> None:
     from hsmix_torch import draw
-    from hsmix_torch.superpixels import FastSlicBackend, fast_slic_available, slic
+    from hsmix_torch.superpixels import FastSlicBackend, fast_slic_available, get_backend, slic
 
     kw = dict(n_segments=(2, 4), p=1.0, beta_alpha=None, device=torch.device("cpu"))
     assert draw(3, 16, **kw).select_uniform.shape == (3, 16)
@@ -337,6 +337,9 @@ def test_sampler_and_functional_entry_points_check_their_arguments() -> None:
         slic(x, n[:1])
     with pytest.raises(ValueError, match="compactness"):
         slic(x, n, compactness=-1.0)
+    for name in ("grid", "skimage", "torch"):
+        with pytest.raises(ValueError, match="C >= 1"):
+            get_backend(name)(x[:, :0], n)  # no channels
     if fast_slic_available():
         with pytest.raises(ValueError, match="num_threads"):
             FastSlicBackend(num_threads=0)

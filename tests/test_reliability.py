@@ -31,6 +31,8 @@ def test_empty_batch_is_an_error() -> None:
         _aug()(torch.rand(0, 3, 16, 16), torch.zeros(0, 16, 16, dtype=torch.long))
     with pytest.raises(ValueError, match="at least one non-empty image"):
         _aug()(torch.rand(2, 3, 0, 16))
+    with pytest.raises(ValueError, match=r"C, H, W >= 1"):
+        _aug()(torch.rand(2, 0, 16, 16))  # no channels
 
 
 def test_devices_and_batch_sizes_must_match() -> None:

@@ -68,8 +68,10 @@ class SuperpixelBackend:
         passes its range's maximum); backends that size buffers from it then need no host
         synchronisation to read ``n_segments`` from the device.
         """
-        if images.ndim != 4:
-            raise ValueError(f"images must have shape [B, C, H, W], got {tuple(images.shape)}")
+        if images.ndim != 4 or images.shape[1] == 0:
+            raise ValueError(
+                f"images must have shape [B, C, H, W], C >= 1, got {tuple(images.shape)}"
+            )
         n_segments = torch.as_tensor(n_segments, device=images.device).long().reshape(-1)
         if n_segments.numel() == 1 and images.shape[0] != 1:
             n_segments = n_segments.expand(images.shape[0])

@@ -57,6 +57,9 @@ def test_empty_and_half_precision(fn) -> None:
 def test_bad_input_errors() -> None:
     with pytest.raises(ValueError, match=r"\[B, C, H, W\]"):
         fine_grained(torch.rand(3, 32, 32))
+    for fn in FNS:
+        with pytest.raises(ValueError, match="C >= 1"):
+            fn(torch.rand(1, 0, 8, 8))
     with pytest.raises(TypeError, match="floating point or uint8"):
         spectral_residual(torch.zeros(1, 1, 8, 8, dtype=torch.int32))
     with pytest.raises(TypeError, match="torch.Tensor"):
