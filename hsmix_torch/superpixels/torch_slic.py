@@ -134,7 +134,16 @@ def _fused_assign() -> Callable[..., Tensor]:
     return torch.compile(_assign, dynamic=False)
 
 
-def _check_flags(**flags: object) -> None:
+def _check_options(
+    max_num_iter: int, search_radius: int, min_size_factor: float, **flags: object
+) -> None:
+    """The checks shared by :func:`slic` and :class:`TorchSlicBackend` (at construction)."""
+    if max_num_iter < 1:
+        raise ValueError(f"max_num_iter must be >= 1, got {max_num_iter!r}")
+    if search_radius < 1:
+        raise ValueError(f"search_radius must be >= 1, got {search_radius!r}")
+    if not 0 <= min_size_factor <= 1:
+        raise ValueError(f"min_size_factor must be in [0, 1], got {min_size_factor!r}")
     for name, value in flags.items():
         if not isinstance(value, bool):
             raise TypeError(f"{name} must be a bool, got {value!r}")
@@ -180,14 +189,16 @@ def slic(
         raise ValueError(
             f"n_segments must have shape [B]={images.shape[0]}, got {tuple(n_segments.shape)}"
         )
-    if max_num_iter < 1 or search_radius < 1 or not 0 <= min_size_factor <= 1:
-        raise ValueError(
-            "need max_num_iter >= 1, search_radius >= 1 and min_size_factor in [0, 1], got "
-            f"{max_num_iter}, {search_radius}, {min_size_factor}"
-        )
     if compactness is not None and not compactness > 0:
         raise ValueError(f"compactness must be > 0 or None, got {compactness!r}")
-    _check_flags(enforce_connectivity=enforce_connectivity, sync_free=sync_free, fused=fused)
+    _check_options(
+        max_num_iter,
+        search_radius,
+        min_size_factor,
+        enforce_connectivity=enforce_connectivity,
+        sync_free=sync_free,
+        fused=fused,
+    )
     b, c, h, w = images.shape
     dev = images.device
     if max_segments is None:
@@ -256,15 +267,16 @@ class TorchSlicBackend(SuperpixelBackend):
         fused: bool = False,
     ) -> None:
         super().__init__(compactness)
-        if max_num_iter < 1:
-            raise ValueError(f"max_num_iter must be >= 1, got {max_num_iter!r}")
-        if search_radius < 1:
-            raise ValueError(f"search_radius must be >= 1, got {search_radius!r}")
-        if not 0 <= min_size_factor <= 1:
-            raise ValueError(f"min_size_factor must be in [0, 1], got {min_size_factor!r}")
+        _check_options(
+            max_num_iter,
+            search_radius,
+            min_size_factor,
+            enforce_connectivity=enforce_connectivity,
+            sync_free=sync_free,
+            fused=fused,
+        )
         self.max_num_iter = int(max_num_iter)
         self.search_radius = int(search_radius)
-        _check_flags(enforce_connectivity=enforce_connectivity, sync_free=sync_free, fused=fused)
         self.enforce_connectivity = enforce_connectivity
         self.min_size_factor = float(min_size_factor)
         self.sync_free = sync_free
