@@ -38,10 +38,10 @@ from benchmarks.common import (  # noqa: E402
     time_ms,
     write_csv,
 )
-from benchmarks.reference import reference_batch  # noqa: E402
 from hsmix_torch import HSMix  # noqa: E402
 from hsmix_torch.saliency import fine_grained  # noqa: E402
 from hsmix_torch.superpixels import available_backends, get_backend  # noqa: E402
+from tests.reference import reference_batch  # noqa: E402
 
 # On the CPU, the reference-speed backends are only timed on batches up to this many pixels.
 CPU_SLOW_BACKEND_PIXELS = 16 * 224 * 224
@@ -102,10 +102,12 @@ def bench_one(
     labels = aug.backend(images, n, max_segments=80)
     saliency = time_ms(lambda s: fine_grained(images), device, repeats)
     sample = time_ms(
-        lambda s: aug.sample(images, superpixels=labels, generator=_gen(device, s)), device, repeats
+        lambda s: aug.make_params(images, superpixels=labels, generator=_gen(device, s)),
+        device,
+        repeats,
     )
-    params = aug.sample(images, superpixels=labels, generator=_gen(device, 0))
-    mixing = time_ms(lambda s: aug.apply(images, masks, params), device, repeats)
+    params = aug.make_params(images, superpixels=labels, generator=_gen(device, 0))
+    mixing = time_ms(lambda s: aug.mix(images, masks, params), device, repeats)
     return {
         "total_ms": total,
         "superpixels_ms": superpixels,

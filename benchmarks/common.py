@@ -51,9 +51,7 @@ def real_batch(batch_size: int, size: int, grey: bool = False) -> tuple[Tensor, 
         images = images.float() / 255
         source = name
     else:
-        images, masks = sample_batch(size)
-        if grey:
-            images = images.mean(1, keepdim=True)
+        images, masks = sample_batch(size, count=min(batch_size, 64), channels=1 if grey else 3)
         source = "built-in samples"
     reps = -(-batch_size // len(images))
     return images.repeat(reps, 1, 1, 1)[:batch_size], masks.repeat(reps, 1, 1)[:batch_size], source

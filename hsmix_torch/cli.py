@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 __all__ = ["main"]
+
+# What each optional piece needs, and how to install it from a clone of the repository.
+_EXTRAS = {
+    "skimage": ("scikit-image", 'pip install -e ".[skimage]"'),
+    "matplotlib": ("matplotlib", 'pip install -e ".[viz]"'),
+}
 
 
 def demo(
@@ -39,20 +46,85 @@ def demo(
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hsmix-torch", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="mix built-in sample images and write a PNG grid")
-    p.add_argument("--out", type=Path, default=Path("hsmix_demo.png"), help="output PNG path")
-    p.add_argument("--size", type=int, default=224, help="image side length")
-    p.add_argument(
-        "--seed", type=int, default=1, help="random seed (1 pairs no sample with itself)"
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .superpixels import available_backends, registry
+
+    parser = argparse.ArgumentParser(
+        prog="hsmix-torch", description="HSMix superpixel mixing for segmentation batches."
     )
-    p.add_argument("--backend", default="auto", help="superpixel backend")
-    p.add_argument("--n-segments", type=int, nargs=2, default=(30, 80), metavar=("MIN", "MAX"))
-    p.add_argument("--p-hard", type=float, default=0.2)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser(
+        "demo",
+        help="mix the built-in sample images and write a PNG grid",
+        description="Mix the built-in sample images (scikit-image's immunohistochemistry "
+        "slide and retina photograph) and write a PNG: per row the image, its partner, both "
+        "superpixel maps, the hard mix and its mask, saliency, the soft weight and the soft mix.",
+    )
+    p.add_argument("--out", type=Path, default=Path("hsmix_demo.png"), help="output PNG path")
+    p.add_argument("--size", type=_positive_int, default=224, help="image side length in pixels")
+    p.add_argument("--seed", type=int, default=1, help="seed of the random draws")
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", *sorted(registry._REGISTRY)],
+        help="superpixel backend (installed here: auto, " + ", ".join(available_backends()) + ")",
+    )
+    p.add_argument(
+        "--n-segments",
+        type=_positive_int,
+        nargs=2,
+        default=(30, 80),
+        metavar=("MIN", "MAX"),
+        help="superpixels per image, drawn from MIN..MAX",
+    )
+    p.add_argument(
+        "--p-hard",
+        type=_probability,
+        default=0.2,
+        help="probability of pasting each partner superpixel",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
-    out = demo(args.out, args.size, args.seed, args.backend, tuple(args.n_segments), args.p_hard)
+    lo, hi = args.n_segments
+    if lo > hi:
+        parser.error(f"--n-segments: MIN must be <= MAX, got {lo} {hi}")
+    for module, (package, install) in _EXTRAS.items():
+        if importlib.util.find_spec(module) is None:
+            parser.exit(2, f"hsmix-torch demo needs {package}: {install}\n")
+    from .superpixels import available_backends
+
+    if args.backend != "auto" and args.backend not in available_backends():
+        parser.error(
+            f"--backend {args.backend} is not installed here; installed: "
+            + ", ".join(available_backends())
+            + " (fast-slic: pip install cython numpy setuptools wheel && "
+            "pip install --no-build-isolation fast-slic)"
+        )
+    out = demo(args.out, args.size, args.seed, args.backend, (lo, hi), args.p_hard)
     print(f"wrote {out}")
     return 0
 

@@ -7,10 +7,10 @@ Two ways to use CPU workers:
    GPU consumes them with ``aug(images, masks, superpixels=labels)``, so saliency and mixing
    run on the device, overlapped with training.
 
-Both accept the usual dataset outputs, tuples ``(image, mask, ...)`` and dicts, and return
-the structure they were given. Each worker process draws from its own ``torch.Generator``,
-seeded from the worker's torch seed (which the DataLoader derives from its own seed or
-generator, distinct per worker) or from ``seed`` and the worker id.
+Both take any sample structure (tuples, dicts, nested; ``tv_tensors``) and find the image and
+masks as :mod:`hsmix_torch.structure` says. Each worker process draws from its own
+``torch.Generator``, seeded from the worker's torch seed (which the DataLoader derives from
+its own seed or generator, distinct per worker) or from ``seed`` and the worker id.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import default_collate, get_worker_info
 
-from ._tensor_types import plain, wrap_like
+from ._tensor_types import plain
 from .module import HSMix
 from .sampler import segment_range
+from .structure import BatchFields, Getter, locate, retype_like
 from .superpixels import SuperpixelFn, get_backend
 
 __all__ = ["HSMixCollate", "SuperpixelCollate"]
@@ -35,10 +36,13 @@ class _PerProcessGenerator:
     """A ``torch.Generator`` created lazily in each (worker) process."""
 
     def __init__(self, seed: int | None) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
         self.seed = seed
         self._generator: torch.Generator | None = None
         self._pid: int | None = None
 
+    @torch.compiler.disable  # process bookkeeping, not tensor code
     def get(self) -> torch.Generator:
         if self._generator is None or self._pid != os.getpid():
             info = get_worker_info()
@@ -54,92 +58,51 @@ class _PerProcessGenerator:
         return {"seed": self.seed, "_generator": None, "_pid": None}
 
 
-def _split(batch: Any, keys: tuple[str, str]) -> tuple[Tensor, Tensor | None]:
-    if isinstance(batch, Mapping):
-        if keys[0] not in batch:
-            raise KeyError(f"batch dict has no image key {keys[0]!r}; keys: {list(batch)}")
-        return batch[keys[0]], batch.get(keys[1])
-    if isinstance(batch, Sequence) and not isinstance(batch, (str, bytes)) and len(batch) >= 1:
-        return batch[0], batch[1] if len(batch) > 1 else None
-    if isinstance(batch, Tensor):
-        return batch, None
-    raise TypeError(
-        "the collated batch must be a tensor, a tuple/list (image, mask, ...) or a dict, "
-        f"got {type(batch).__name__}"
-    )
-
-
-def _repeat(value: Any, times: int) -> Any:
-    """Per-sample metadata for an output of ``times * B`` samples (hard block, soft block)."""
-    if times == 1:
-        return value
-    if isinstance(value, Tensor) and value.ndim >= 1:
-        return torch.cat([value] * times)
-    if isinstance(value, (list, tuple)):
-        return value * times
-    return value
-
-
-def _rebuild(batch: Any, new: dict[int | str, Any], times: int) -> Any:
-    """The batch's structure with the ``new`` entries, other entries repeated ``times``."""
-    if isinstance(batch, Tensor):
-        return new[0]
-    if isinstance(batch, Mapping):
-        return {k: new[k] if k in new else _repeat(v, times) for k, v in batch.items()}
-    items = [new[i] if i in new else _repeat(v, times) for i, v in enumerate(batch)]
-    return tuple(items) if isinstance(batch, tuple) else items
+def _collate(base: Callable[[list[Any]], Any], samples: list[Any]) -> Any:
+    if not samples:
+        raise ValueError("collate_fn got an empty list of samples")
+    return retype_like(base(samples), samples[0])
 
 
 class HSMixCollate:
-    """``collate_fn`` that collates with ``base_collate`` and then applies ``aug`` to the batch.
+    """``collate_fn`` that collates with ``base_collate`` and then mixes the batch with ``aug``.
 
     Args:
-        aug: the :class:`~hsmix_torch.HSMix` to apply (on the CPU, in the worker).
+        aug: the :class:`~hsmix_torch.HSMix` to apply (on the CPU, in the worker). In
+            ``aug.eval()`` mode batches pass unmixed, as with the module.
         base_collate: how samples become a batch (``default_collate`` by default).
-        image_key, mask_key: dict keys of images and masks (dict samples only).
+        image_key, mask_keys: dict keys (or getters) of the image and the masks; None finds
+            them by type, key or position (:mod:`hsmix_torch.structure`).
         seed: optional seed; each worker then uses ``seed`` and its worker id. Without it,
             each worker seeds from its torch seed (reproducible with the DataLoader's seed).
 
-    Returns the collated structure with images (and masks) mixed. With ``output="both"`` the
+    Returns the collated structure with images and masks mixed. With ``output="both"`` the
     batch doubles (hard block, then soft block), and every other per-sample entry (ids, file
-    names, ...) is repeated in the same order, so nothing is dropped or misaligned.
+    names, nested metadata) is repeated in the same order, so nothing is dropped or
+    misaligned.
     """
 
     def __init__(
         self,
         aug: HSMix,
         base_collate: Callable[[list[Any]], Any] = default_collate,
-        image_key: str = "image",
-        mask_key: str = "mask",
+        image_key: str | Getter | None = None,
+        mask_keys: Sequence[str | Getter] | None = None,
         seed: int | None = None,
     ) -> None:
         if not isinstance(aug, HSMix):
             raise TypeError(f"aug must be an HSMix module, got {type(aug).__name__}")
         self.aug = aug
         self.base_collate = base_collate
-        self.keys = (image_key, mask_key)
+        self.fields = BatchFields(image=image_key, masks=mask_keys)
         self._generator = _PerProcessGenerator(seed)
 
     def __call__(self, samples: list[Any]) -> Any:
-        batch = self.base_collate(samples)
-        images, masks = _split(batch, self.keys)
-        # default_collate stacks tv_tensors into plain tensors: take the types from a sample.
-        like_image, like_mask = _split(samples[0], self.keys) if samples else (images, masks)
-        generator = self._generator.get()
-        times = 2 if self.aug.output == "both" else 1
-        if masks is None:
-            mixed = self.aug(plain(images), generator=generator)
-            new: dict[int | str, Any] = {self._slot(batch, 0): wrap_like(mixed, like_image)}
-        else:
-            mixed, mixed_masks = self.aug(plain(images), plain(masks), generator=generator)
-            new = {
-                self._slot(batch, 0): wrap_like(mixed, like_image),
-                self._slot(batch, 1): wrap_like(mixed_masks, like_mask),
-            }
-        return _rebuild(batch, new, times)
-
-    def _slot(self, batch: Any, index: int) -> int | str:
-        return self.keys[index] if isinstance(batch, Mapping) else index
+        batch = _collate(self.base_collate, samples)
+        if not self.aug.training:
+            return batch
+        mixed, _ = self.aug.mix_structure(batch, self.fields, generator=self._generator.get())
+        return mixed
 
 
 class SuperpixelCollate:
@@ -153,7 +116,8 @@ class SuperpixelCollate:
         n_segments: int or inclusive ``(min, max)`` range drawn per image.
         compactness: passed to the backend.
         base_collate, image_key, seed: as for :class:`HSMixCollate`.
-        superpixel_key: dict key for the labels (dict batches); tuples get them appended.
+        superpixel_key: dict key for the labels (dict batches); tuples and lists get them
+            appended, a tensor batch becomes ``(images, labels)``.
     """
 
     def __init__(
@@ -162,24 +126,27 @@ class SuperpixelCollate:
         n_segments: int | tuple[int, int] = (30, 80),
         compactness: float | None = None,
         base_collate: Callable[[list[Any]], Any] = default_collate,
-        image_key: str = "image",
+        image_key: str | Getter | None = None,
         superpixel_key: str = "superpixels",
         seed: int | None = None,
     ) -> None:
         self.n_segments = segment_range(n_segments)
         self.backend = get_backend(superpixels, compactness=compactness)
         self.base_collate = base_collate
-        self.image_key = image_key
+        self.fields = BatchFields(image=image_key, masks=())
         self.superpixel_key = superpixel_key
         self._generator = _PerProcessGenerator(seed)
 
     def __call__(self, samples: list[Any]) -> Any:
-        batch = self.base_collate(samples)
-        images, _ = _split(batch, (self.image_key, ""))
+        batch = _collate(self.base_collate, samples)
+        flat = locate(batch, self.fields)
+        images = plain(flat.leaves[flat.image])
         lo, hi = self.n_segments
         n = torch.randint(lo, hi + 1, (images.shape[0],), generator=self._generator.get())
-        labels = self.backend(plain(images), n, max_segments=hi)
+        labels = self.backend(images, n, max_segments=hi)
         if isinstance(batch, Mapping):
+            if self.superpixel_key in batch:
+                raise KeyError(f"the batch already has a {self.superpixel_key!r} entry")
             return {**batch, self.superpixel_key: labels}
         if isinstance(batch, Tensor):
             return batch, labels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ def load_image_folder(
 
     Args:
         root: a folder with ``images/`` and ``masks/`` holding files with matching stems
-            (the layout of ``../shared/data/*``).
+            (one folder per data set).
         size: output side length.
         limit: keep at most this many pairs (after ``stride``).
         stride: take every ``stride``-th file of the sorted list.
@@ -80,17 +81,9 @@ def load_image_folder(
     return torch.stack(images), torch.stack(masks), stems
 
 
-def sample_batch(size: int = 224) -> tuple[Tensor, Tensor]:
-    """A built-in batch of 4 RGB medical images with binary masks (needs scikit-image).
-
-    Two crops of scikit-image's immunohistochemistry slide (mask: the 15 % most
-    haematoxylin-stained pixels, i.e. nuclei) and two of its retina fundus photograph
-    (mask: vessels, by a Sato ridge filter inside the field of view). Masks are derived,
-    not expert annotations.
-
-    Returns:
-        ``(images float32 [4, 3, size, size] in [0, 1], masks int64 [4, size, size])``.
-    """
+@lru_cache(maxsize=1)
+def _sample_sources() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """scikit-image's immunohistochemistry slide and retina photograph, with derived masks."""
     from skimage import color, data, filters, transform
 
     ihc = data.immunohistochemistry()
@@ -103,19 +96,59 @@ def sample_batch(size: int = 224) -> tuple[Tensor, Tensor]:
     ridges = filters.sato(green, sigmas=(1, 2, 3), black_ridges=True)
     fov = retina.mean(axis=2) > 20
     vessel_mask = (ridges > filters.threshold_otsu(ridges[fov])) & fov
+    return (ihc, nuclei_mask), (retina, vessel_mask)
 
-    crops = [
-        (ihc, nuclei_mask, (0, 0)),
-        (retina, vessel_mask, (128, 64)),
-        (ihc, nuclei_mask, (256, 256)),
-        (retina, vessel_mask, (160, 256)),
-    ]
+
+# (source, top, left) of the 256 x 256 crops, alternating slide and fundus.
+_CROPS = (
+    (0, 0, 0),
+    (1, 128, 64),
+    (0, 256, 256),
+    (1, 160, 256),
+    (0, 0, 256),
+    (1, 256, 128),
+    (0, 256, 0),
+    (1, 96, 200),
+)
+
+
+def sample_batch(size: int = 224, count: int = 4, channels: int = 3) -> tuple[Tensor, Tensor]:
+    """A built-in batch of medical images with binary masks (needs scikit-image).
+
+    Crops of scikit-image's immunohistochemistry slide (mask: the 15 % most
+    haematoxylin-stained pixels, i.e. nuclei) and of its retina fundus photograph (mask:
+    vessels, by a Sato ridge filter inside the field of view), alternating. There are 8
+    distinct crops; beyond 8 they repeat mirrored left to right. Masks are derived, not
+    expert annotations.
+
+    Args:
+        size: side length of the square images.
+        count: number of images (>= 1).
+        channels: 3 (RGB) or 1 (grey: the 8-bit luminance, as OpenCV computes it).
+
+    Returns:
+        ``(images float32 [count, channels, size, size] in [0, 1], masks int64
+        [count, size, size])``.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be an int >= 1, got {count!r}")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels!r}")
+    sources = _sample_sources()
     images, masks = [], []
-    for img, msk, (top, left) in crops:
+    for i in range(count):
+        which, top, left = _CROPS[i % len(_CROPS)]
+        img, msk = sources[which]
         side = 256
         patch = torch.from_numpy(np.ascontiguousarray(img[top : top + side, left : left + side]))
         patch_mask = torch.from_numpy(msk[top : top + side, left : left + side].astype(np.int64))
         out, out_mask = resize_crop(patch.permute(2, 0, 1), patch_mask, size)
-        images.append(out.float() / 255)
+        if (i // len(_CROPS)) % 2:
+            out, out_mask = out.flip(-1), out_mask.flip(-1)
+        images.append(out)
         masks.append(out_mask)
-    return torch.stack(images), torch.stack(masks)
+    batch = torch.stack(images)
+    if channels == 1:  # OpenCV's 8-bit luminance, (9798 R + 19235 G + 3735 B + 2**14) >> 15
+        weights = torch.tensor([9798, 19235, 3735]).view(1, 3, 1, 1)
+        batch = ((batch.long() * weights).sum(1, keepdim=True) + 2**14) >> 15
+    return batch.float() / 255, torch.stack(masks)

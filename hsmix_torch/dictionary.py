@@ -1,4 +1,4 @@
-"""``HSMixd``: HSMix on a batch dictionary, MONAI-style (``keys=("image", "label")``)."""
+"""``HSMixd``: HSMix on a batch dictionary, MONAI-style (``keys=("image", "label", ...)``)."""
 
 from __future__ import annotations
 
@@ -6,54 +6,83 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from .module import HSMix
+from .structure import BatchFields
 
 __all__ = ["HSMixd"]
-
-
-def _repeat_per_sample(value: Any, batch: int, times: int) -> Any:
-    """Entries with one item per sample follow the ``times * B`` output; others stay as they are."""
-    if times == 1:
-        return value
-    if isinstance(value, Tensor) and value.ndim >= 1 and value.shape[0] == batch:
-        return torch.cat([value] * times)
-    if isinstance(value, (list, tuple)) and len(value) == batch:
-        return value * times
-    return value
 
 
 class HSMixd(nn.Module):
     """Dictionary version of :class:`~hsmix_torch.HSMix` for batch dicts (MONAI's convention).
 
     Args:
-        keys: ``(image_key, mask_key)``; the mask key may be absent from a batch when
-            ``allow_missing_keys`` is True (images are mixed alone then).
-        allow_missing_keys: as in MONAI's dictionary transforms.
+        keys: the image key first, then any number of mask-like keys (label maps, a second
+            label map, weight maps): all mixed with the same hard and soft maps.
+        allow_missing_keys: mask keys absent from a batch are skipped (the image key must be
+            there), as in MONAI's dictionary transforms.
+        dense_keys: mask keys mixed as numbers whatever their layout (weight maps), where
+            ``num_classes`` would read a one-channel float map as a class map.
         **hsmix_kwargs: arguments of :class:`~hsmix_torch.HSMix` (``num_classes``, ...).
 
     Calling it on ``{"image": [B,C,H,W], "label": [B,...], "name": [...], ...}`` returns a
-    new dict with the image and mask mixed, and every other entry passed through. With
-    ``output="both"`` (2B samples), entries holding one item per sample (tensors with B rows,
-    lists of length B) are repeated for the soft block, so they stay aligned; other entries
-    are unchanged. MONAI ``MetaTensor`` and torchvision ``tv_tensors`` inputs keep their type
-    (without per-sample metadata: a mixed sample has two sources).
+    new dict, in the same key order, with the named entries mixed and every other entry
+    passed through (nested entries too). With ``output="both"`` (2B samples), entries holding
+    one item per sample (tensors with B rows, lists of length B) are repeated for the soft
+    block, so they stay aligned. MONAI ``MetaTensor`` and torchvision ``tv_tensors`` inputs
+    keep their type (without per-sample metadata: a mixed sample has two sources). In
+    ``eval()`` mode the dict comes back unchanged.
+
+    Example:
+        >>> t = HSMixd(keys=("image", "label"), superpixels="grid", num_classes=2)
+        >>> batch = {"image": torch.rand(2, 1, 32, 32), "label": torch.zeros(2, 32, 32).long(),
+        ...          "name": ["a", "b"]}
+        >>> out = t(batch)
+        >>> out["image"].shape, out["label"].shape, out["name"]
+        (torch.Size([4, 1, 32, 32]), torch.Size([4, 2, 32, 32]), ['a', 'b', 'a', 'b'])
     """
 
     def __init__(
         self,
-        keys: Sequence[str] = ("image", "label"),
+        keys: Sequence[str] | str = ("image", "label"),
         allow_missing_keys: bool = False,
+        dense_keys: Sequence[str] = (),
         **hsmix_kwargs: Any,
     ) -> None:
         super().__init__()
         keys = (keys,) if isinstance(keys, str) else tuple(keys)
-        if not 1 <= len(keys) <= 2 or not all(isinstance(k, str) for k in keys):
-            raise ValueError(f"keys must be (image_key,) or (image_key, mask_key), got {keys!r}")
+        if not keys or not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys):
+            raise ValueError(f"keys must be distinct strings, the image key first, got {keys!r}")
+        dense_keys = (dense_keys,) if isinstance(dense_keys, str) else tuple(dense_keys)
+        if not set(dense_keys) <= set(keys[1:]):
+            raise ValueError(f"dense_keys must be mask keys of {keys[1:]}, got {dense_keys!r}")
         self.keys = keys
         self.allow_missing_keys = bool(allow_missing_keys)
+        self.dense_keys = dense_keys
         self.aug = HSMix(**hsmix_kwargs)
+        self._seed: int | None = None
+        self._generators: dict[str, torch.Generator] = {}
+
+    def set_random_state(
+        self, seed: int | None = None, state: torch.Generator | None = None
+    ) -> HSMixd:
+        """MONAI's convention: seed the draws of later calls (a generator per device, made
+        from ``seed``), or use ``state``, a ``torch.Generator`` on the batches' device.
+        A ``generator`` passed to a call takes precedence. Returns ``self``."""
+        if state is not None and not isinstance(state, torch.Generator):
+            raise TypeError(f"state must be a torch.Generator, got {type(state).__name__}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        self._seed = seed
+        self._generators = {} if state is None else {str(state.device): state}
+        return self
+
+    def _generator_for(self, device: torch.device) -> torch.Generator | None:
+        key = str(torch.empty(0, device=device).device)  # "cuda" -> "cuda:0"
+        if key not in self._generators and self._seed is not None:
+            self._generators[key] = torch.Generator(device=device).manual_seed(self._seed)
+        return self._generators.get(key)
 
     def forward(
         self, data: Mapping[str, Any], generator: torch.Generator | None = None
@@ -61,18 +90,20 @@ class HSMixd(nn.Module):
         """Mix the batch dict ``data``; see the class docstring."""
         if not isinstance(data, Mapping):
             raise TypeError(f"data must be a dict of batch entries, got {type(data).__name__}")
-        present = [k for k in self.keys if k in data]
-        missing = [k for k in self.keys if k not in data]
-        if missing and (not self.allow_missing_keys or self.keys[0] in missing):
+        data = dict(data)
+        if not self.training:
+            return data
+        if self.keys[0] not in data:
+            raise KeyError(f"batch dict has no image key {self.keys[0]!r}; keys: {list(data)}")
+        masks = [k for k in self.keys[1:] if k in data]
+        missing = [k for k in self.keys[1:] if k not in data]
+        if missing and not self.allow_missing_keys:
             raise KeyError(f"batch dict has no key(s) {missing}; keys: {list(data)}")
-        images = data[self.keys[0]]
-        batch = images.shape[0] if isinstance(images, Tensor) and images.ndim == 4 else -1
-        times = 2 if self.aug.output == "both" else 1
-        out = {k: _repeat_per_sample(v, batch, times) for k, v in data.items() if k not in present}
-        if len(present) == 2:
-            out[self.keys[0]], out[self.keys[1]] = self.aug(
-                images, data[self.keys[1]], generator=generator
-            )
-        else:
-            out[self.keys[0]] = self.aug(images, generator=generator)
-        return {k: out[k] for k in data}  # the caller's key order
+        image = data[self.keys[0]]
+        if generator is None and isinstance(image, torch.Tensor):
+            generator = self._generator_for(image.device)
+        fields = BatchFields(image=self.keys[0], masks=masks)
+        out, _ = self.aug.mix_structure(
+            data, fields, generator=generator, dense=[k in self.dense_keys for k in masks]
+        )
+        return out

@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from . import functional as HF
+from ._checks import check_images
 from ._tensor_types import plain, wrap_like
 from .params import HSMixParams
 from .saliency import get_saliency
-from .sampler import draw_pairs, draw_regions, segment_range
+from .sampler import PAIRINGS, check_probability, draw, region_beta, region_uniforms, segment_range
+from .structure import BatchFields, locate
 from .superpixels import SuperpixelFn, check_labels, get_backend
 
 __all__ = ["HSMix"]
 
-_OUTPUTS = ("both", "hard", "soft")
-
-
-@dataclass
-class _Masks:
-    """Masks in a working layout, and how to give them back in the caller's layout."""
-
-    data: Tensor  # [B, H, W] int64 class map, or [B, K, H, W] dense
-    is_index: bool
-    shape: torch.Size
-    dtype: torch.dtype
+OUTPUTS = ("both", "hard", "soft", "either")
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:
@@ -37,15 +29,26 @@ def _same_device(a: torch.device, b: torch.device) -> bool:
     return a.index is None or b.index is None or a.index == b.index
 
 
+def _check_int(value: object, name: str, minimum: int | None = None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an int or None, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum} or None, got {value!r}")
+    return value
+
+
 class HSMix(nn.Module):
     """HSMix (Sun, Dornaika & Barrena, 2025): hard and soft superpixel mixing for segmentation.
 
-    Each sample ``i`` is paired with ``j = partner[i]`` (a random permutation of the batch).
-    The hard branch pastes a random subset of ``j``'s superpixels onto ``i``; the soft branch
-    blends the two per region of the composite superpixel map, weighting ``j`` by its
-    relative saliency (or by Beta draws). Masks are mixed with the same maps. Everything
-    runs on the images' device, batched, with no loop over samples or superpixels;
-    superpixels and saliency are computed once per input image.
+    Each sample ``i`` is paired with another image ``j = partner[i]`` of the batch. The hard
+    mix pastes a random subset of ``j``'s superpixels onto ``i``; the soft mix blends the two
+    per region of the composite superpixel map, weighting ``j`` by its relative saliency (or
+    by Beta draws). Masks are mixed with the same maps. Everything runs on the images'
+    device, batched, with no loop over samples or superpixels; superpixels and saliency are
+    computed once per input image. Like dropout, HSMix acts in training mode only: in
+    ``eval()`` mode it returns its input unchanged.
 
     Args:
         n_segments: superpixels per image: an int, or an inclusive ``(min, max)`` range drawn
@@ -64,31 +67,41 @@ class HSMix(nn.Module):
         superpixels: a backend name (``"auto"``, ``"skimage"``, ``"grid"``, ...) or a callable
             ``(images, n_segments [B]) -> [B, H, W]`` int64 labels in ``[0, H * W)``.
         output: ``"both"`` (hard batch then soft batch, 2B samples, as published),
-            ``"hard"`` or ``"soft"`` (B samples).
+            ``"hard"`` or ``"soft"`` (B samples), or ``"either"`` (B samples, each the soft
+            mix with probability ``p_soft``, else the hard mix: for pipelines that need B in,
+            B out and both kinds of mix).
+        p_soft: the probability of the soft mix per sample with ``output="either"``.
+        pairing: ``"derangement"`` (default: nobody is paired with itself when B >= 2, see
+            :func:`~hsmix_torch.draw`) or ``"permutation"`` (the published scripts' random
+            permutation, whose fixed points stay unmixed).
         p: probability that a sample is mixed at all; unmixed samples are paired with
             themselves and come out unchanged.
-        num_classes: number of classes of integer masks; needed whenever soft outputs are
-            produced from integer masks (they are returned one-hot mixed, as probabilities).
-        ignore_index: label of ignored pixels in integer masks. The hard branch of an
-            integer map keeps them as they are; in one-hot (soft) outputs they are all-zero
-            vectors, so they carry no loss in soft cross-entropy or Dice.
+        num_classes: number of classes of class-map masks. Needed whenever soft outputs are
+            produced from class maps (they are mixed one-hot, as probabilities); with it,
+            one-channel float masks ``[B, 1, H, W]`` (MONAI's labels) are class maps too.
+        ignore_index: label of ignored pixels in class maps. The hard mix of a class map
+            keeps them as they are; in one-hot outputs they are all-zero vectors, so they
+            carry no loss in soft cross-entropy or Dice.
         intensity_range: the value range of float images, mapped to [0, 1] (then 8 bits) for
             the saliency maps: ``(0, 1)`` by default, e.g. ``(-1000, 1000)`` for CT in
-            Hounsfield units (values outside are clipped), or None to stretch each image
-            from its own minimum to maximum (z-scored MRI). uint8 images are read as they
-            are. Superpixel backends rescale each image themselves, as scikit-image does.
-        validate: check values that need a read-back from the device (mask labels in range,
-            no NaN/Inf in images). Shapes, dtypes and devices are always checked. Turn off on
-            the GPU for a forward pass with no host synchronisation.
+            Hounsfield units (values outside are clipped, with a warning once when
+            ``validate``), or None to stretch each image from its own minimum to maximum
+            (z-scored MRI). uint8 images are read as they are. Superpixel backends rescale
+            each image themselves, as scikit-image does.
+        validate: check values that need a read-back from the device (mask labels, no
+            NaN/Inf in images, the intensity range). Shapes, dtypes and devices are always
+            checked. Turn off on the GPU for a forward pass with no host synchronisation.
 
     Shapes:
         images: ``[B, C, H, W]``, float (any precision) or uint8; any C.
-        masks (optional): integer class maps ``[B, H, W]`` / ``[B, 1, H, W]``, or float maps
-        ``[B, K, H, W]`` (binary, one-hot, multi-label, soft).
+        masks (optional, any number): class maps ``[B, H, W]`` / ``[B, 1, H, W]`` (integer,
+        or float with ``num_classes``), or float maps ``[B, K, H, W]`` / ``[B, H, W]``
+        (binary, one-hot, multi-label, soft, weights).
         Output: ``[B', C, H, W]`` images in the input dtype, ``B' = 2B`` for ``"both"``,
-        else ``B``. Integer masks stay integer maps of the input's shape with
-        ``output="hard"``; otherwise they come back float32 ``[B', K, H, W]``. Float masks
-        keep their dtype.
+        else ``B``. Class maps stay class maps of the input's shape and dtype with
+        ``output="hard"``; otherwise they come back float32 one-hot mixed ``[B', K, H, W]``.
+        Float maps keep their layout and dtype. Images that require grad are mixed
+        differentiably (superpixels and saliency are computed on detached values).
 
     Example:
         >>> aug = HSMix(n_segments=(30, 80), p_hard=0.2, num_classes=2)
@@ -108,7 +121,9 @@ class HSMix(nn.Module):
         aggregate: Literal["sum", "mean"] = "sum",
         saliency: str | Callable[[Tensor], Tensor] = "fine_grained",
         superpixels: str | SuperpixelFn = "auto",
-        output: Literal["both", "hard", "soft"] = "both",
+        output: Literal["both", "hard", "soft", "either"] = "both",
+        p_soft: float = 0.5,
+        pairing: Literal["derangement", "permutation"] = "derangement",
         p: float = 1.0,
         num_classes: int | None = None,
         ignore_index: int | None = None,
@@ -117,38 +132,23 @@ class HSMix(nn.Module):
     ) -> None:
         super().__init__()
         self.n_segments = segment_range(n_segments)
-        if not 0.0 <= p_hard <= 1.0:
-            raise ValueError(f"p_hard must be in [0, 1], got {p_hard!r}")
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"p must be in [0, 1], got {p!r}")
+        self.p_hard = check_probability(p_hard, "p_hard")
+        self.p = check_probability(p, "p")
+        self.p_soft = check_probability(p_soft, "p_soft")
         if lam not in ("saliency", "beta"):
             raise ValueError(f"lam must be 'saliency' or 'beta', got {lam!r}")
-        if not alpha > 0:
-            raise ValueError(f"alpha must be > 0, got {alpha!r}")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+            raise ValueError(f"alpha must be a number > 0, got {alpha!r}")
         if aggregate not in ("sum", "mean"):
             raise ValueError(f"aggregate must be 'sum' or 'mean', got {aggregate!r}")
-        if output not in _OUTPUTS:
-            raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
-        if num_classes is not None and (
-            isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1
-        ):
-            raise ValueError(f"num_classes must be a positive int or None, got {num_classes!r}")
-        if ignore_index is not None and (
-            isinstance(ignore_index, bool) or int(ignore_index) != ignore_index
-        ):
-            raise ValueError(f"ignore_index must be an int or None, got {ignore_index!r}")
-        self.compactness = compactness
-        self.p_hard = float(p_hard)
-        self.lam = lam
-        self.alpha = float(alpha)
-        self.aggregate = aggregate
-        self.saliency = saliency
-        self.saliency_fn = get_saliency(saliency)
-        self.backend = get_backend(superpixels, compactness=compactness)
-        self.output = output
-        self.p = float(p)
-        self.num_classes = None if num_classes is None else int(num_classes)
-        self.ignore_index = None if ignore_index is None else int(ignore_index)
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        if pairing not in PAIRINGS:
+            raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
+        self.num_classes = _check_int(num_classes, "num_classes", minimum=1)
+        self.ignore_index = _check_int(ignore_index, "ignore_index")
+        if not isinstance(validate, bool):
+            raise TypeError(f"validate must be a bool, got {validate!r}")
         if intensity_range is not None:
             low, high = (float(v) for v in intensity_range)
             if not low < high:
@@ -156,20 +156,37 @@ class HSMix(nn.Module):
                     f"intensity_range must be None or (low, high), low < high: {intensity_range!r}"
                 )
             intensity_range = (low, high)
+        self.compactness = compactness
+        self.lam = lam
+        self.alpha = float(alpha)
+        self.aggregate = aggregate
+        self.saliency = saliency
+        self.saliency_fn = get_saliency(saliency)
+        self.backend = get_backend(superpixels, compactness=compactness)
+        self.output = output
+        self.pairing = pairing
         self.intensity_range = intensity_range
-        self.validate = bool(validate)
+        self.validate = validate
+        self._warned_range = False
 
     def extra_repr(self) -> str:
+        either = f", p_soft={self.p_soft}" if self.output == "either" else ""
         return (
             f"n_segments={self.n_segments}, compactness={self.compactness}, p_hard={self.p_hard}, "
             f"lam={self.lam!r}, aggregate={self.aggregate!r}, saliency={self.saliency!r}, "
-            f"superpixels={self.backend!r}, output={self.output!r}, p={self.p}, "
-            f"num_classes={self.num_classes}, ignore_index={self.ignore_index}, "
-            f"intensity_range={self.intensity_range}, validate={self.validate}"
+            f"superpixels={self.backend!r}, output={self.output!r}{either}, "
+            f"pairing={self.pairing!r}, p={self.p}, num_classes={self.num_classes}, "
+            f"ignore_index={self.ignore_index}, intensity_range={self.intensity_range}, "
+            f"validate={self.validate}"
         )
 
-    # ----------------------------------------------------------------------------- sample
-    def sample(
+    @property
+    def batch_factor(self) -> int:
+        """Output samples per input sample: 2 for ``output="both"``, else 1."""
+        return 2 if self.output == "both" else 1
+
+    # ------------------------------------------------------------------------ make_params
+    def make_params(
         self,
         images: Tensor,
         *,
@@ -185,12 +202,13 @@ class HSMix(nn.Module):
             generator: source of every random draw; must be on the images' device.
 
         Returns:
-            :class:`HSMixParams` for :meth:`apply`.
+            :class:`HSMixParams` for :meth:`mix`.
         """
+        images, superpixels = plain(images), plain(superpixels)
         self._check_images(images)
-        return self._sample(images, superpixels, generator)
+        return self._make_params(images.detach(), superpixels, generator)
 
-    def _sample(
+    def _make_params(
         self, images: Tensor, superpixels: Tensor | None, generator: torch.Generator | None
     ) -> HSMixParams:
         if generator is not None and not _same_device(generator.device, images.device):
@@ -199,44 +217,59 @@ class HSMix(nn.Module):
                 "create it with torch.Generator(device=images.device)"
             )
         b, _, h, w = images.shape
-        partner, mixed, n_segments = draw_pairs(
-            b, n_segments=self.n_segments, p=self.p, device=images.device, generator=generator
-        )
-        if superpixels is None:
-            labels = self.backend(images, n_segments, max_segments=self.n_segments[1])
-        else:
-            labels = check_labels(superpixels, images, "superpixels", check_values=self.validate)
-        num_labels = _label_bound(labels)
-        select_uniform, beta_lambda = draw_regions(
+        dev = images.device
+        draws = draw(
             b,
-            num_labels,
-            beta_alpha=self.alpha if self.lam == "beta" else None,
-            device=images.device,
+            n_segments=self.n_segments,
+            p=self.p,
+            pairing=self.pairing,
+            p_soft=self.p_soft if self.output == "either" else None,
+            device=dev,
             generator=generator,
         )
+        partner = draws.partner
+        if superpixels is None:
+            labels = self.backend(images, draws.n_segments, max_segments=self.n_segments[1])
+            bound = self.backend.label_bound(h, w, self.n_segments[1], dev)
+        else:
+            labels = check_labels(superpixels, images, "superpixels", check_values=self.validate)
+            bound = h * w
+        num_labels = _table_size(labels, bound)
         labels_b = labels.index_select(0, partner)
 
         # Pairs that mix: not paired with themselves, partner with more than one superpixel.
-        active = (partner != torch.arange(b, device=images.device)) & ~HF.single_region(labels_b)
-        selected = (select_uniform < self.p_hard) & active[:, None]  # before painting: cheaper
+        active = (partner != torch.arange(b, device=dev)) & ~HF.single_region(labels_b)
+        uniforms = region_uniforms(draws.region_key, num_labels)
+        selected = (uniforms < self.p_hard) & active[:, None]
         hard_mask = HF.superpixel_mask(labels_b, selected)
-        active = active.view(b, 1, 1)
 
         if self.output == "hard":
-            soft_lambda = torch.zeros((b, h, w), dtype=torch.float32, device=images.device)
+            soft_lambda = torch.zeros((b, h, w), dtype=torch.float32, device=dev)
         elif self.lam == "beta":
-            soft_lambda = HF.paint_regions(beta_lambda, labels_b)
+            beta = region_beta(draws.region_key, num_labels, self.alpha)
+            soft_lambda = HF.paint_regions(beta, labels_b)
         else:
             sal = self._saliency(images)
             relative = HF.relative_saliency(sal, sal.index_select(0, partner))
             regions = HF.composite_regions(labels, labels_b, hard_mask, num_labels)
             soft_lambda = HF.saliency_lambda(relative, regions, 2 * num_labels, self.aggregate)
-        soft_lambda = torch.where(active, soft_lambda.float(), 0.0)
+        soft_lambda = torch.where(active.view(b, 1, 1), soft_lambda.float(), 0.0)
+
+        hard_changed = hard_mask.flatten(1).any(1)
+        soft_changed = (soft_lambda.flatten(1) > 0).any(1)
+        mixed = {
+            "hard": hard_changed,
+            "soft": soft_changed,
+            "both": hard_changed | soft_changed,
+        }.get(self.output)
+        if mixed is None:  # "either"
+            mixed = torch.where(draws.soft, soft_changed, hard_changed)
         return HSMixParams(
             partner=partner,
             mixed=mixed,
-            n_segments=n_segments,
+            soft=draws.soft,
             superpixels=labels,
+            selected=selected,
             hard_mask=hard_mask,
             soft_lambda=soft_lambda,
         )
@@ -258,169 +291,203 @@ class HSMix(nn.Module):
     def _to_unit_range(self, images: Tensor) -> Tensor:
         """Float images mapped to [0, 1] for the saliency maps (which quantise [0, 1] to 8 bits)."""
         if self.intensity_range is None:  # per image, jointly over channels; no host sync
-            x = images.float()
-            lo = x.amin(dim=(1, 2, 3), keepdim=True)
-            hi = x.amax(dim=(1, 2, 3), keepdim=True)
-            return torch.where(hi > lo, (x - lo) / (hi - lo), torch.zeros_like(x))
+            return HF.minmax_rescale(images)
         lo, hi = self.intensity_range
+        if self.validate and not self._warned_range:
+            outside = bool(((images < lo) | (images > hi)).any())
+            if outside:
+                self._warned_range = True
+                warnings.warn(
+                    f"float images have values outside intensity_range={self.intensity_range}; "
+                    "the saliency maps clip them. Pass the images' range, e.g. "
+                    "intensity_range=(0, 255) or (-1000, 1000) for CT, or None to stretch "
+                    "each image from its minimum to its maximum",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
         if (lo, hi) == (0.0, 1.0):
             return images
         return (images.float() - lo) / (hi - lo)
 
-    # ------------------------------------------------------------------------------ apply
-    def apply(
-        self, images: Tensor, masks: Tensor | None, params: HSMixParams
-    ) -> Tensor | tuple[Tensor, Tensor]:
-        """Mix ``images`` (and ``masks``) with sampled ``params``; deterministic.
+    # -------------------------------------------------------------------------------- mix
+    def mix(
+        self,
+        images: Tensor,
+        masks: Tensor | Sequence[Tensor] | None,
+        params: HSMixParams,
+        *,
+        dense: Sequence[bool] | None = None,
+    ) -> Tensor | tuple[Tensor, Any]:
+        """Mix ``images`` (and ``masks``) with ``params`` from :meth:`make_params`.
 
-        Returns ``images`` alone when ``masks`` is None, else ``(images, masks)``; shapes as
-        in the class docstring.
+        Deterministic: the same params give the same batch. ``masks`` is one tensor, a
+        sequence of tensors (a label map and a weight map, say: all mixed with the same
+        maps) or None; ``dense`` marks, per mask, float maps to mix as numbers whatever
+        their channels (weight maps). Returns ``images`` alone when ``masks`` is None, else
+        ``(images, masks)`` with ``masks`` in the form it was given (one tensor or a list);
+        shapes as in the class docstring.
         """
-        self._check_images(images)
-        prepared = None if masks is None else self._prepare_masks(masks, images)
-        return self._apply(images, prepared, params)
+        check_images(plain(images))
+        many = masks is not None and not isinstance(masks, Tensor)
+        listed = [] if masks is None else list(masks) if many else [masks]
+        out, mixed_masks = self._mix_all(images, listed, params, dense)
+        if masks is None:
+            return out
+        return out, (mixed_masks if many else mixed_masks[0])
 
-    def _apply(
-        self, images: Tensor, masks: _Masks | None, params: HSMixParams
-    ) -> Tensor | tuple[Tensor, Tensor]:
-        b, _, h, w = images.shape
+    def _mix_all(
+        self,
+        images: Tensor,
+        masks: list[Tensor],
+        params: HSMixParams,
+        dense: Sequence[bool] | None = None,
+    ) -> tuple[Tensor, list[Tensor]]:
+        """Mix images and every mask with the same params; results wrapped like the inputs."""
+        x = plain(images)
+        b, _, h, w = x.shape
         if params.hard_mask.shape != (b, h, w) or params.partner.shape != (b,):
             raise ValueError(
-                f"params were sampled for a batch of shape {tuple(params.hard_mask.shape)}, "
+                f"params were made for a batch of shape {tuple(params.hard_mask.shape)}, "
                 f"images have [B, H, W]={(b, h, w)}"
             )
-        if params.hard_mask.device != images.device:
-            raise ValueError(
-                f"params are on {params.hard_mask.device} but images on {images.device}"
+        if params.hard_mask.device != x.device:
+            raise ValueError(f"params are on {params.hard_mask.device} but images on {x.device}")
+        if self.output == "either" and params.soft is None:
+            raise ValueError('output="either" needs params made with output="either"')
+        layouts = []
+        for k, m in enumerate(masks):
+            m = plain(m)
+            if isinstance(m, Tensor) and m.device != x.device:
+                raise ValueError(f"masks are on {m.device} but images are on {x.device}")
+            layouts.append(
+                HF.prepare_mask(
+                    m,
+                    (b, h, w),
+                    one_hot_classes=self.output != "hard",
+                    num_classes=self.num_classes,
+                    ignore_index=self.ignore_index,
+                    validate=self.validate,
+                    dense=bool(dense[k]) if dense is not None else False,
+                )
             )
-        mixed_images = self._mix(images, images.index_select(0, params.partner), params)
-        if masks is None:
-            return mixed_images
-        mixed_masks = self._mix(masks.data, masks.data.index_select(0, params.partner), params)
-        if masks.is_index:  # output == "hard": back to the caller's layout
-            mixed_masks = mixed_masks.reshape(masks.shape).to(masks.dtype)
-        return mixed_images, mixed_masks
+        out = wrap_like(self._blend(x, params), images)
+        mixed = [
+            wrap_like(HF.restore_mask(self._blend(lay.data, params), lay), m)
+            for lay, m in zip(layouts, masks, strict=True)
+        ]
+        return out, mixed
 
-    def _mix(self, a: Tensor, b: Tensor, params: HSMixParams) -> Tensor:
+    def _blend(self, a: Tensor, params: HSMixParams) -> Tensor:
+        """The mix of ``a`` ``[B, ...]`` with its partners' rows, as ``output`` asks."""
+        partner_rows = a.index_select(0, params.partner)
         if self.output == "hard":
-            return HF.hard_mix(a, b, params.hard_mask)
+            return HF.hard_mix(a, partner_rows, params.hard_mask)
         if self.output == "soft":
-            return HF.soft_mix(a, b, params.soft_lambda)
-        # Both branches write into one [2B, ...] tensor: no concatenation copy.
+            return HF.soft_mix(a, partner_rows, params.soft_lambda)
+        if self.output == "either":
+            soft = HF.soft_mix(a, partner_rows, params.soft_lambda)
+            hard = HF.hard_mix(a, partner_rows, params.hard_mask)
+            return torch.where(params.soft.view(-1, *([1] * (a.ndim - 1))), soft, hard)
         n = a.shape[0]
+        if torch.is_grad_enabled() and a.requires_grad:  # out= does not record gradients
+            hard = HF.hard_mix(a, partner_rows, params.hard_mask)
+            return torch.cat([hard, HF.soft_mix(a, partner_rows, params.soft_lambda)])
+        # Both branches write into one [2B, ...] tensor: no concatenation copy.
         out = torch.empty((2 * n, *a.shape[1:]), dtype=a.dtype, device=a.device)
-        HF.hard_mix(a, b, params.hard_mask, out=out[:n])
-        HF.soft_mix(a, b, params.soft_lambda, out=out[n:])
+        HF.hard_mix(a, partner_rows, params.hard_mask, out=out[:n])
+        HF.soft_mix(a, partner_rows, params.soft_lambda, out=out[n:])
         return out
 
     # ---------------------------------------------------------------------------- forward
     def forward(
         self,
-        images: Tensor,
-        masks: Tensor | None = None,
-        *,
+        *inputs: Any,
         superpixels: Tensor | None = None,
         generator: torch.Generator | None = None,
         return_params: bool = False,
-    ) -> Tensor | tuple[Tensor, ...]:
-        """Sample a mix and apply it.
+    ) -> Any:
+        """Make the params of a mix and mix (in training mode; see the class docstring).
 
-        Returns ``images`` (no masks), ``(images, masks)``, or with ``return_params`` the
-        same followed by the :class:`HSMixParams` used. Tensor subclasses come back as the
-        type they came in (torchvision ``tv_tensors.Image`` / ``Mask``, MONAI ``MetaTensor``).
+        Call it as ``aug(images)``, ``aug(images, masks)``, or on a batch structure, e.g. a
+        torchvision.transforms.v2 sample ``aug({"image": Image, "mask": Mask, ...})`` or
+        ``aug(image, mask, labels)``: the image and masks are found as
+        :mod:`hsmix_torch.structure` says, every other per-sample entry is repeated when the
+        batch doubles, and the same structure comes back.
+
+        Returns:
+            ``images`` (no masks), ``(images, masks)``, or the structure; with
+            ``return_params`` the same followed by the :class:`HSMixParams` used (None in
+            ``eval()`` mode, where the input comes back unchanged). Tensor subclasses come
+            back as the type they came in (``tv_tensors``, MONAI ``MetaTensor``).
         """
-        like_images, like_masks = images, masks
-        images, masks, superpixels = plain(images), plain(masks), plain(superpixels)
-        self._check_images(images)
-        prepared = None if masks is None else self._prepare_masks(masks, images)
-        params = self._sample(images, superpixels, generator)
-        out = self._apply(images, prepared, params)
-        out = out if isinstance(out, tuple) else (out,)
-        out = tuple(
-            wrap_like(o, like) for o, like in zip(out, (like_images, like_masks), strict=False)
+        if not inputs:
+            raise TypeError("HSMix needs images: aug(images), aug(images, masks) or aug(batch)")
+        plain_call = (
+            len(inputs) <= 2
+            and isinstance(inputs[0], Tensor)
+            and (len(inputs) == 1 or inputs[1] is None or isinstance(inputs[1], Tensor))
         )
-        if return_params:
-            return (*out, params)
-        return out if len(out) > 1 else out[0]
+        params: HSMixParams | None = None
+        if not self.training:  # like dropout: no augmentation at evaluation
+            result: Any = inputs if len(inputs) > 1 else inputs[0]
+        elif plain_call:
+            masks = [] if len(inputs) == 1 or inputs[1] is None else [inputs[1]]
+            params = self.make_params(inputs[0], superpixels=superpixels, generator=generator)
+            out, mixed = self._mix_all(inputs[0], masks, params)
+            result = (out, *mixed) if masks else out
+        else:
+            structure = inputs if len(inputs) > 1 else inputs[0]
+            result, params = self.mix_structure(
+                structure, superpixels=superpixels, generator=generator
+            )
+        if not return_params:
+            return result
+        return (*result, params) if isinstance(result, tuple) else (result, params)
+
+    def mix_structure(
+        self,
+        batch: Any,
+        fields: BatchFields | None = None,
+        *,
+        superpixels: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        dense: Sequence[bool] | None = None,
+    ) -> tuple[Any, HSMixParams]:
+        """Mix the image and masks of a batch structure; see :mod:`hsmix_torch.structure`.
+
+        Args:
+            batch: any nest of dicts, lists and tuples holding the image batch.
+            fields: where the image and the masks are (found by type, key or position when
+                None).
+            superpixels, generator: as for :meth:`forward`.
+            dense: per mask, mix a float map as numbers whatever its channels (weight maps).
+
+        Returns:
+            ``(the same structure mixed, params)``.
+        """
+        flat = locate(batch, fields)
+        images = flat.leaves[flat.image]
+        masks = [flat.leaves[i] for i in flat.masks]
+        params = self.make_params(images, superpixels=superpixels, generator=generator)
+        out, mixed = self._mix_all(images, masks, params, dense)
+        new = {flat.image: out, **dict(zip(flat.masks, mixed, strict=True))}
+        return flat.rebuild(new, self.batch_factor), params
 
     # ------------------------------------------------------------------------- validation
     def _check_images(self, images: Tensor) -> None:
-        if not isinstance(images, Tensor):
-            raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-        if images.ndim != 4:
-            raise ValueError(f"images must have shape [B, C, H, W], got {tuple(images.shape)}")
-        if not (images.is_floating_point() or images.dtype == torch.uint8):
-            raise TypeError(f"images must be floating point or uint8, got {images.dtype}")
-        if 0 in images.shape:
-            raise ValueError(
-                "images must hold at least one non-empty image (B, C, H, W >= 1), "
-                f"got {tuple(images.shape)}"
-            )
+        check_images(images)
         if self.validate and images.is_floating_point() and not bool(torch.isfinite(images).all()):
             raise ValueError("images contain NaN or Inf (pass validate=False to skip this check)")
 
-    def _prepare_masks(self, masks: Tensor, images: Tensor) -> _Masks:
-        if not isinstance(masks, Tensor):
-            raise TypeError(f"masks must be a torch.Tensor, got {type(masks).__name__}")
-        if masks.device != images.device:
-            raise ValueError(f"masks are on {masks.device} but images are on {images.device}")
-        b, _, h, w = images.shape
-        if masks.is_floating_point():
-            if masks.ndim != 4 or masks.shape[0] != b or masks.shape[2:] != (h, w):
-                raise ValueError(
-                    f"float masks must have shape [B, K, H, W] with B, H, W = {(b, h, w)}, "
-                    f"got {tuple(masks.shape)}"
-                )
-            return _Masks(masks, False, masks.shape, masks.dtype)
-        if masks.is_complex():
-            raise TypeError(f"masks must be integer, bool or floating point, got {masks.dtype}")
-        index = masks[:, 0] if masks.ndim == 4 and masks.shape[1] == 1 else masks
-        if index.shape != (b, h, w):
-            raise ValueError(
-                f"integer masks must have shape [B, H, W] or [B, 1, H, W] with B, H, W = "
-                f"{(b, h, w)}, got {tuple(masks.shape)}"
-            )
-        index = index.long()
-        if self.validate and index.numel():
-            self._check_labels_in_range(index)
-        if self.output == "hard":
-            return _Masks(index, True, masks.shape, masks.dtype)
-        if self.num_classes is None:
-            raise ValueError(
-                f"output={self.output!r} produces soft masks, which need num_classes for "
-                "integer masks (they are mixed one-hot); pass num_classes=..."
-            )
-        onehot = HF.one_hot(index, self.num_classes, self.ignore_index)
-        return _Masks(onehot, False, onehot.shape, onehot.dtype)
 
-    def _check_labels_in_range(self, index: Tensor) -> None:
-        valid = index if self.ignore_index is None else index[index != self.ignore_index]
-        if valid.numel() == 0:
-            return
-        lo, hi = int(valid.min()), int(valid.max())
-        if lo < 0:
-            raise ValueError(
-                f"masks hold negative label {lo}; labels must be >= 0"
-                + (
-                    ""
-                    if self.ignore_index is None
-                    else f" or equal ignore_index={self.ignore_index}"
-                )
-            )
-        if self.num_classes is not None and hi >= self.num_classes:
-            raise ValueError(
-                f"masks hold label {hi} >= num_classes={self.num_classes}"
-                + ("" if self.ignore_index is None else f" (ignore_index={self.ignore_index})")
-            )
+def _table_size(labels: Tensor, bound: int) -> int:
+    """The number of label slots of the per-superpixel tables.
 
-
-def _label_bound(labels: Tensor) -> int:
-    """An upper bound of the labels, sizing the per-region buffers.
-
-    On the CPU the maximum costs nothing to read, and small buffers make the region
-    reductions cheap; on other devices reading it would synchronise, so the pixel count
-    (always a bound: labels lie in ``[0, H * W)``) is used.
+    On the CPU the labels' maximum costs nothing to read and small tables make the region
+    reductions cheap; elsewhere (and under ``torch.compile``) reading it would synchronise
+    or make a data-dependent size, so the backend's declared bound is used. The values in
+    the tables do not depend on the size (see :mod:`hsmix_torch.sampler`).
     """
-    if labels.device.type == "cpu" and labels.numel():
+    if labels.device.type == "cpu" and not torch.compiler.is_compiling():
         return int(labels.max()) + 1
-    return max(labels.shape[-2] * labels.shape[-1], 1)
+    return max(bound, 1)

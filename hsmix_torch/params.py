@@ -12,28 +12,33 @@ __all__ = ["HSMixParams"]
 
 @dataclass
 class HSMixParams:
-    """Everything :meth:`HSMix.apply` needs to reproduce a mix, for a batch of B images.
+    """Everything :meth:`HSMix.mix` needs to reproduce a mix, for a batch of B images.
 
     Attributes:
-        partner: ``[B]`` int64, the image each sample is mixed with (``partner[i] == i``
-            leaves sample ``i`` unchanged).
-        mixed: ``[B]`` bool, the draw of ``p`` (False: the sample was paired with itself).
-        n_segments: ``[B]`` int64, the number of superpixels requested for each input image
-            (the partner's is ``n_segments[partner]``); drawn but unused when the caller
-            passes precomputed ``superpixels``.
+        partner: ``[B]`` int64, the image each sample is mixed with (``partner[i] == i``:
+            not mixed).
+        mixed: ``[B]`` bool, True where an output of sample ``i`` takes pixels of its
+            partner (False where it comes back unchanged).
+        soft: ``[B]`` bool, True where a sample gets the soft mix (``output="either"``);
+            None for the other outputs.
         superpixels: ``[B, H, W]`` int64, the superpixel labels of each input image.
-        hard_mask: ``[B, H, W]`` bool, ``M``: the partner's pixels pasted in the hard branch.
+        selected: ``[B, R]`` bool, ``selected[i, k]``: superpixel ``k`` of the partner
+            (``superpixels[partner[i]]``) is pasted onto ``i``; R bounds the labels.
+        hard_mask: ``[B, H, W]`` bool, ``M``: the partner's pixels pasted in the hard mix
+            (the selected superpixels painted).
         soft_lambda: ``[B, H, W]`` float32, ``L`` in ``[0, 1]``: the partner's weight in the
-            soft branch (all zeros when only the hard branch is produced).
+            soft mix (all zeros when no soft mix is produced).
     """
 
     partner: Tensor
     mixed: Tensor
-    n_segments: Tensor
+    soft: Tensor | None
     superpixels: Tensor
+    selected: Tensor
     hard_mask: Tensor
     soft_lambda: Tensor
 
     def to(self, device: torch.device | str) -> HSMixParams:
         """A copy with every tensor on ``device``."""
-        return HSMixParams(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+        moved = {f.name: getattr(self, f.name) for f in fields(self)}
+        return HSMixParams(**{k: None if v is None else v.to(device) for k, v in moved.items()})

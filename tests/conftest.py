@@ -1,4 +1,5 @@
-"""Shared fixtures: real images from ../shared/data (skipped when absent) and skimage samples."""
+"""Shared fixtures: real images from ../shared/data (HSMIX_DATA elsewhere) or, without them,
+the package's built-in samples; and scikit-image's samples."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import Tensor
 
-from hsmix_torch.data import load_image_folder, resize_crop
+from hsmix_torch.data import load_image_folder, resize_crop, sample_batch
 
 # HSMIX_DATA points elsewhere, e.g. at a copy carried to a GPU machine.
 DATA = Path(
@@ -38,28 +40,38 @@ def load_set(name: str, size: int = 224, limit: int = 8) -> tuple[torch.Tensor, 
     return images, masks
 
 
-@pytest.fixture(scope="session")
-def rgb_batch() -> tuple[torch.Tensor, torch.Tensor]:
-    """8 RGB uint8 images [8, 3, 224, 224] (Kvasir-SEG polyps) with binary masks."""
-    return load_set("Kvasir_SEG", limit=8)
+def builtin_batch(count: int, channels: int = 3, size: int = 224) -> tuple[Tensor, Tensor]:
+    """The package's built-in samples as uint8 ``[count, channels, size, size]`` with masks."""
+    images, masks = sample_batch(size, count=count, channels=channels)
+    return (images * 255).round().to(torch.uint8), masks
 
 
-@pytest.fixture(scope="session")
-def any_rgb_batch() -> tuple[torch.Tensor, torch.Tensor]:
-    """16 RGB uint8 images [16, 3, 224, 224] with masks: Kvasir-SEG when ../shared/data is
-    there, else the built-in samples (so device tests run on a machine without the data)."""
+def real_or_builtin(name: str, limit: int, channels: int, size: int = 224):
+    """``limit`` pairs of a real data set when ../shared/data is there, else as many
+    built-in samples (so every feature is exercised on a user's clone too)."""
     if DATA.is_dir():
-        return load_set("Kvasir_SEG", limit=16)
-    from hsmix_torch.data import sample_batch
-
-    images, masks = sample_batch(224)
-    return (images * 255).round().to(torch.uint8).repeat(4, 1, 1, 1), masks.repeat(4, 1, 1)
+        return load_set(name, size=size, limit=limit)
+    return builtin_batch(limit, channels, size)
 
 
 @pytest.fixture(scope="session")
-def grey_batch() -> tuple[torch.Tensor, torch.Tensor]:
-    """8 grey uint8 images [8, 1, 224, 224] (BUSI ultrasound) with binary masks."""
-    return load_set("BUSI", limit=8)
+def rgb_batch() -> tuple[Tensor, Tensor]:
+    """8 RGB uint8 images [8, 3, 224, 224] with binary masks: Kvasir-SEG polyps, or the
+    built-in samples without ../shared/data."""
+    return real_or_builtin("Kvasir_SEG", 8, 3)
+
+
+@pytest.fixture(scope="session")
+def any_rgb_batch() -> tuple[Tensor, Tensor]:
+    """16 RGB uint8 images [16, 3, 224, 224] with masks (Kvasir-SEG or built-in)."""
+    return real_or_builtin("Kvasir_SEG", 16, 3)
+
+
+@pytest.fixture(scope="session")
+def grey_batch() -> tuple[Tensor, Tensor]:
+    """8 grey uint8 images [8, 1, 224, 224] with binary masks: BUSI ultrasound, or the
+    built-in samples in grey without ../shared/data."""
+    return real_or_builtin("BUSI", 8, 1)
 
 
 @pytest.fixture(scope="session")

@@ -48,3 +48,43 @@ def test_module_entry_point(tmp_path) -> None:
     ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     assert out.stat().st_size > 10_000
+
+
+def test_bad_arguments_get_argparse_messages(capsys, monkeypatch) -> None:
+    import pytest
+
+    from hsmix_torch import cli
+
+    for argv, message in [
+        (["demo", "--size", "0"], "expected a positive integer"),
+        (["demo", "--p-hard", "2"], "expected a number in [0, 1]"),
+        (["demo", "--n-segments", "80", "30"], "MIN must be <= MAX"),
+        (["demo", "--backend", "felzenszwalb"], "invalid choice"),
+        (["nope"], "invalid choice"),
+    ]:
+        with pytest.raises(SystemExit) as err:
+            main(argv)
+        assert err.value.code == 2
+        assert message in capsys.readouterr().err
+    real_find_spec = cli.importlib.util.find_spec
+    monkeypatch.setattr(
+        cli.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real_find_spec(name, *a),
+    )
+    with pytest.raises(SystemExit) as err:
+        main(["demo"])
+    assert err.value.code == 2
+    assert 'needs matplotlib: pip install -e ".[viz]"' in capsys.readouterr().err
+
+
+def test_help_describes_every_option() -> None:
+    from hsmix_torch.cli import _parser
+
+    demo = next(
+        a
+        for a in _parser()._subparsers._group_actions[0].choices.values()
+        if a.prog.endswith("demo")
+    )
+    for action in demo._actions:
+        assert action.help, action.dest

@@ -10,14 +10,14 @@ from torch.utils.data import DataLoader, Dataset
 
 from hsmix_torch import HSMix, HSMixCollate, SuperpixelCollate
 
-from .conftest import load_set
+from .conftest import real_or_builtin
 
 
 class Pairs(Dataset):
     """Real Kvasir-SEG images at 96 px, as tuples or dicts with metadata."""
 
     def __init__(self, as_dict: bool = False) -> None:
-        images, masks = load_set("Kvasir_SEG", size=96, limit=16)
+        images, masks = real_or_builtin("Kvasir_SEG", 16, 3, size=96)
         self.images = images.float() / 255
         self.masks = masks
         self.as_dict = as_dict
@@ -36,10 +36,14 @@ def _aug(**kw) -> HSMix:
 
 
 def _check_mixed(images, masks, source_images) -> None:
+    """2B samples; soft masks are distributions; every pixel of the hard block is the pixel
+    of one of the source images at the same place (a paste, never a blend)."""
     b = len(images) // 2
     assert images.shape == (2 * b, 3, 96, 96) and masks.shape == (2 * b, 2, 96, 96)
     assert torch.allclose(masks.sum(1), torch.ones(2 * b, 96, 96), atol=1e-6)
-    # Hard branch: every pixel comes from some image of the source batch.
+    hard = images[:b]
+    from_a_source = (hard[:, None] == source_images[None]).all(2).any(1)  # [b, H, W]
+    assert from_a_source.all()
     assert images.min() >= 0 and images.max() <= 1
 
 
@@ -75,7 +79,7 @@ def test_hsmix_collate_tuples(num_workers) -> None:
 
 def test_hsmix_collate_dicts_keep_other_keys() -> None:
     ds = Pairs(as_dict=True)
-    collate = HSMixCollate(_aug(), mask_key="label", seed=3)
+    collate = HSMixCollate(_aug(), mask_keys=["label"], seed=3)
     batch = next(iter(DataLoader(ds, batch_size=4, collate_fn=collate)))
     assert set(batch) == {"image", "label", "id", "name"}
     _check_mixed(batch["image"], batch["label"], ds.images)
@@ -125,3 +129,24 @@ def test_split_mode_superpixels_from_workers(num_workers) -> None:
         [ds.__class__(True)[i] for i in range(3)]
     )
     assert batch["sp"].shape == (3, 96, 96)
+
+
+def test_nested_metadata_stays_aligned_with_the_doubled_batch() -> None:
+    """Dicts in tuples and lists of tensors: every per-sample entry follows the 2B samples."""
+    ds = Pairs()
+    samples = [
+        (ds.images[i], ds.masks[i], {"id": i, "name": f"s{i}"}, [i, 2 * i]) for i in range(4)
+    ]
+    images, masks, meta, pair = HSMixCollate(_aug(), seed=0)(samples)
+    assert images.shape[0] == masks.shape[0] == 8
+    assert torch.equal(meta["id"], torch.arange(4).repeat(2))
+    assert meta["name"] == [f"s{i}" for i in range(4)] * 2
+    assert len(pair) == 2 and torch.equal(pair[1], 2 * torch.arange(4).repeat(2))
+    _check_mixed(images, masks, ds.images[:4])
+
+
+def test_collate_passes_batches_through_when_the_module_is_in_eval_mode() -> None:
+    ds = Pairs()
+    aug = _aug().eval()
+    images, masks, ids = HSMixCollate(aug)([ds[i] for i in range(3)])
+    assert torch.equal(images, ds.images[:3]) and torch.equal(masks, ds.masks[:3])

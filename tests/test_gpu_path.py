@@ -59,8 +59,8 @@ def test_cuda_matches_cpu_with_the_same_superpixels(any_rgb_batch) -> None:
     _, _, params = aug(
         images, masks, generator=torch.Generator().manual_seed(0), return_params=True
     )
-    out_cpu = aug.apply(images, masks, params)
-    out_gpu = aug.apply(images.cuda(), masks.cuda(), params.to("cuda"))
+    out_cpu = aug.mix(images, masks, params)
+    out_gpu = aug.mix(images.cuda(), masks.cuda(), params.to("cuda"))
     assert torch.allclose(out_gpu[0].cpu(), out_cpu[0], atol=1e-6)
     assert torch.equal(aug._saliency(images.cuda()).cpu(), aug._saliency(images))
 

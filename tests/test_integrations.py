@@ -23,16 +23,50 @@ def test_tv_tensors_in_a_v2_pipeline(rgb_batch) -> None:
     assert isinstance(out_images, tv_tensors.Image) and isinstance(out_masks, tv_tensors.Mask)
     plain = aug(images.as_subclass(torch.Tensor), masks.as_subclass(torch.Tensor), generator=_gen())
     assert torch.equal(out_images.as_subclass(torch.Tensor), plain[0])
-    # A v2 pipeline on batches: flip (images and masks together), then HSMix.
-    pipeline = v2.Compose([v2.RandomHorizontalFlip(p=1.0), aug])
-    flipped_images, flipped_masks = pipeline(images, masks)
+    # A v2 pipeline on batches: the flip hits images and masks alike, then HSMix mixes
+    # exactly what it mixes on flipped inputs (same default-generator seed).
+    flip = v2.RandomHorizontalFlip(p=1.0)
+    torch.manual_seed(3)
+    flipped_images, flipped_masks = v2.Compose([flip, aug])(images, masks)
+    torch.manual_seed(3)  # the flip draws from the global generator too
+    only_flipped = flip(images, masks)
+    assert torch.equal(only_flipped[0], images.flip(-1))
+    assert torch.equal(only_flipped[1], masks.flip(-1))
+    expect = aug(*only_flipped)
     assert isinstance(flipped_images, tv_tensors.Image) and flipped_images.shape == (
         16,
         3,
         224,
         224,
     )
-    assert flipped_masks.shape == (16, 2, 224, 224)
+    assert torch.equal(flipped_images, expect[0]) and torch.equal(flipped_masks, expect[1])
+
+
+def test_v2_sample_dicts_and_tuples_come_back_aligned(rgb_batch) -> None:
+    """A v2 sample dict (image, mask, class labels of length B) and an (Image, Mask, labels)
+    tuple pass through v2.Compose; the labels follow the doubled batch."""
+    tv_tensors = pytest.importorskip("torchvision.tv_tensors")
+    v2 = pytest.importorskip("torchvision.transforms.v2")
+    images, masks = rgb_batch
+    x, y = tv_tensors.Image(images[:4].float() / 255), tv_tensors.Mask(masks[:4])
+    labels = torch.tensor([3, 1, 4, 1])
+    aug = HSMix(superpixels="grid", num_classes=2)
+    pipeline = v2.Compose([v2.Identity(), aug])
+    torch.manual_seed(0)
+    out = pipeline({"image": x, "mask": y, "label": labels, "name": ["a", "b", "c", "d"]})
+    torch.manual_seed(0)
+    ref_images, ref_masks = aug(x, y)
+    assert isinstance(out["image"], tv_tensors.Image) and isinstance(out["mask"], tv_tensors.Mask)
+    assert torch.equal(out["image"], ref_images) and torch.equal(out["mask"], ref_masks)
+    assert torch.equal(out["label"], labels.repeat(2)) and out["name"] == list("abcd") * 2
+    torch.manual_seed(0)
+    images_t, masks_t, labels_t = pipeline(x, y, labels)
+    assert torch.equal(images_t, ref_images) and torch.equal(masks_t, ref_masks)
+    assert torch.equal(labels_t, labels.repeat(2))
+    # B in, B out for pipelines that need it: output="either".
+    either = HSMix(superpixels="grid", num_classes=2, output="either")
+    out = v2.Compose([either])({"image": x, "mask": y, "label": labels})
+    assert out["image"].shape[0] == 4 and torch.equal(out["label"], labels)
 
 
 def test_hsmixd_mixes_named_entries_and_keeps_the_rest(rgb_batch) -> None:
@@ -64,7 +98,7 @@ def test_hsmixd_mixes_named_entries_and_keeps_the_rest(rgb_batch) -> None:
     with pytest.raises(KeyError, match="seg"):
         HSMixd(keys=("image", "seg"), superpixels="grid")({"image": images})
     with pytest.raises(ValueError, match="keys"):
-        HSMixd(keys=("a", "b", "c"))
+        HSMixd(keys=("a", "b", "a"))
     with pytest.raises(TypeError, match="dict"):
         t(images)
 
@@ -125,3 +159,46 @@ def test_viz_functions_draw_what_they_say(rgb_batch, tmp_path) -> None:
         path=tmp_path / "grid.png",
     )
     assert (tmp_path / "grid.png").stat().st_size > 10_000 and len(fig.axes) == 2 * 9
+
+
+def test_hsmixd_mixes_any_number_of_keys_with_the_same_maps(rgb_batch) -> None:
+    """An image, a label map, a second label map and a weight map: all with one M and L."""
+    images, masks = rgb_batch
+    x = images[:4].float() / 255
+    label = masks[:4, None].float()  # MONAI's float labels [B, 1, H, W]
+    second = 1 - masks[:4]
+    weight = torch.rand(4, 1, 224, 224, generator=_gen(1))
+    t = HSMixd(
+        keys=("image", "label", "label2", "weight"),
+        dense_keys=("weight",),
+        superpixels="grid",
+        num_classes=2,
+    )
+    out = t({"image": x, "label": label, "label2": second, "weight": weight}, generator=_gen())
+    params = t.aug.make_params(x, generator=_gen())
+    ref = t.aug.mix(x, [masks[:4], second, weight], params, dense=[False, False, True])
+    assert torch.equal(out["image"], ref[0])
+    assert torch.equal(out["label"], ref[1][0]) and out["label"].shape == (8, 2, 224, 224)
+    assert torch.equal(out["label2"], ref[1][1])
+    assert torch.equal(out["weight"], ref[1][2]) and out["weight"].shape == (8, 1, 224, 224)
+    # The weight map's hard block uses the same M as the image.
+    m = params.hard_mask[:, None]
+    assert torch.equal(out["weight"][:4], torch.where(m, weight[params.partner], weight))
+    with pytest.raises(ValueError, match="dense_keys"):
+        HSMixd(keys=("image", "label"), dense_keys=("weight",))
+    with pytest.raises(ValueError, match="whole numbers"):
+        HSMixd(keys=("image", "w"), superpixels="grid", num_classes=2)({"image": x, "w": weight})
+
+
+def test_hsmixd_set_random_state_follows_monai(rgb_batch) -> None:
+    images, masks = rgb_batch
+    batch = {"image": images[:4].float() / 255, "label": masks[:4]}
+    t = HSMixd(keys=("image", "label"), superpixels="grid", num_classes=2)
+    assert t.set_random_state(seed=5) is t
+    a = t(batch)["image"]
+    t.set_random_state(seed=5)
+    assert torch.equal(t(batch)["image"], a)
+    t.set_random_state(state=torch.Generator().manual_seed(5))
+    assert torch.equal(t(batch)["image"], a)  # the per-device generator is seeded alike
+    with pytest.raises(TypeError, match="state"):
+        t.set_random_state(state=5)

@@ -1,4 +1,4 @@
-"""HSMix invariants (shared/specs/hsmix.md, last section) on real images, and replay."""
+"""HSMix invariants on real (or built-in) images, replay, and every option of the module."""
 
 from __future__ import annotations
 
@@ -86,8 +86,8 @@ def test_both_is_hard_then_soft_and_nothing_dropped(rgb_batch) -> None:
     both, both_masks, params = _run(HSMix(output="both", **kw), images, masks)
     b = images.shape[0]
     assert both.shape[0] == both_masks.shape[0] == 2 * b
-    hard = HSMix(output="hard", **kw).apply(images, masks, params)
-    soft = HSMix(output="soft", **kw).apply(images, masks, params)
+    hard = HSMix(output="hard", **kw).mix(images, masks, params)
+    soft = HSMix(output="soft", **kw).mix(images, masks, params)
     assert torch.equal(both[:b], hard[0]) and torch.equal(both[b:], soft[0])
     assert torch.equal(both_masks[b:], soft[1])
     # The hard branch of "both" is one-hot, so it can be concatenated with the soft one.
@@ -107,15 +107,21 @@ def test_expected_pasted_fraction_is_p_hard(rgb_batch) -> None:
     assert abs(float(torch.stack(fractions).mean()) - 0.3) < 0.03
 
 
-def test_replay_with_apply_is_exact(batch) -> None:
+def test_replay_with_mix_is_exact(batch) -> None:
     images, masks = batch
     aug = HSMix(superpixels="skimage", num_classes=2)
     out, out_masks, params = _run(aug, images, masks)
     assert isinstance(params, HSMixParams)
     assert params.superpixels.shape == masks.shape and params.superpixels.dtype == torch.long
     assert params.hard_mask.dtype == torch.bool and params.soft_lambda.dtype == torch.float32
-    assert params.n_segments.shape == params.partner.shape == (images.shape[0],)
-    replay, replay_masks = aug.apply(images, masks, params)
+    assert params.partner.shape == params.mixed.shape == (images.shape[0],)
+    assert params.soft is None  # only output="either" chooses per sample
+    # The per-superpixel selection paints M: replayable from the superpixels alone.
+    labels_b = params.superpixels[params.partner]
+    assert torch.equal(
+        params.selected.gather(1, labels_b.flatten(1)).view_as(labels_b), params.hard_mask
+    )
+    replay, replay_masks = aug.mix(images, masks, params)
     assert torch.equal(replay, out) and torch.equal(replay_masks, out_masks)
 
 
@@ -237,7 +243,7 @@ def test_images_only_and_uint8_and_half(rgb_batch) -> None:
     out = aug(images, generator=_gen())
     assert isinstance(out, torch.Tensor) and out.dtype == torch.uint8 and out.shape[0] == 16
     out_f, params = aug(images.float() / 255, generator=_gen(), return_params=True)
-    assert torch.equal(params.hard_mask, aug.sample(images, generator=_gen()).hard_mask)
+    assert torch.equal(params.hard_mask, aug.make_params(images, generator=_gen()).hard_mask)
     # uint8 soft mix = rounded float mix of the same values.
     assert (out[8:].float() - (out_f[8:] * 255)).abs().max() <= 0.5 + 1e-3
     half = aug(images.half() / 255, generator=_gen())
@@ -274,10 +280,10 @@ def test_errors_name_the_argument(rgb_batch) -> None:
         aug(images[0], masks)
     with pytest.raises(TypeError, match="images must be floating point or uint8"):
         aug(images.int(), masks)
-    with pytest.raises(ValueError, match="integer masks must have shape"):
+    with pytest.raises(ValueError, match="masks as class maps must have shape"):
         aug(images, masks[:, :100])
     with pytest.raises(ValueError, match="float masks must have shape"):
-        aug(images, masks[:4].float()[:, None])
+        aug(images, masks[:4].float()[:, None].expand(-1, 2, -1, -1))
     with pytest.raises(ValueError, match="label 2 >= num_classes=2"):
         aug(images, masks * 2)
     with pytest.raises(ValueError, match="negative label"):
@@ -288,8 +294,8 @@ def test_errors_name_the_argument(rgb_batch) -> None:
         aug(bad, masks)
     with pytest.raises(ValueError, match="superpixels must have shape"):
         aug(images, masks, superpixels=masks[:, :10])
-    with pytest.raises(ValueError, match="params were sampled"):
-        aug.apply(images[:2], masks[:2], aug.sample(images))
+    with pytest.raises(ValueError, match="params were made for"):
+        aug.mix(images[:2], masks[:2], aug.make_params(images))
     with pytest.raises(ValueError, match="saliency must return"):
         HSMix(superpixels="grid", saliency=lambda x: x)(images)
 
@@ -319,17 +325,19 @@ def test_sampler_and_functional_entry_points_check_their_arguments() -> None:
     from hsmix_torch import draw
     from hsmix_torch.superpixels import FastSlicBackend, fast_slic_available, get_backend, slic
 
-    kw = dict(n_segments=(2, 4), p=1.0, beta_alpha=None, device=torch.device("cpu"))
-    assert draw(3, 16, **kw).select_uniform.shape == (3, 16)
+    draws = draw(3, n_segments=(2, 4), generator=torch.Generator().manual_seed(0))
+    assert draws.partner.shape == draws.n_segments.shape == draws.region_key.shape == (3,)
+    assert draws.soft is None
     for bad, name in [
         ({"n_segments": (5, 2)}, "n_segments"),
         ({"p": 2.0}, "p must"),
-        ({"beta_alpha": 0.0}, "beta_alpha"),
+        ({"p_soft": -1.0}, "p_soft"),
+        ({"pairing": "cyclic"}, "pairing"),
     ]:
         with pytest.raises(ValueError, match=name):
-            draw(3, 16, **{**kw, **bad})
-    with pytest.raises(ValueError, match="num_labels"):
-        draw(3, 0, **kw)
+            draw(3, **{"n_segments": (2, 4), **bad})
+    with pytest.raises(ValueError, match="batch_size"):
+        draw(-1, n_segments=4)
     x, n = torch.rand(2, 3, 16, 16), torch.tensor([4, 4])
     with pytest.raises(ValueError, match="search_radius"):
         slic(x, n, search_radius=0)
@@ -343,3 +351,114 @@ def test_sampler_and_functional_entry_points_check_their_arguments() -> None:
     if fast_slic_available():
         with pytest.raises(ValueError, match="num_threads"):
             FastSlicBackend(num_threads=0)
+
+
+def test_either_keeps_the_batch_size_and_picks_a_branch_per_sample(rgb_batch) -> None:
+    images, masks = rgb_batch
+    x = images.float() / 255
+    kw = dict(superpixels="grid", num_classes=2)
+    aug = HSMix(output="either", p_soft=0.5, **kw)
+    out, out_masks, params = aug(x, masks, generator=_gen(3), return_params=True)
+    assert out.shape == x.shape and out_masks.shape == (8, 2, 224, 224)  # one layout
+    assert params.soft.dtype == torch.bool and 0 < int(params.soft.sum()) < 8
+    hard = HSMix(output="hard", **kw).mix(x, masks, params)
+    soft = HSMix(output="soft", **kw).mix(x, masks, params)
+    pick = params.soft.view(-1, 1, 1, 1)
+    assert torch.equal(out, torch.where(pick, soft[0], hard[0]))
+    onehot = torch.nn.functional.one_hot(hard[1], 2).permute(0, 3, 1, 2).float()
+    assert torch.equal(out_masks, torch.where(pick, soft[1], onehot))
+    for p_soft, expect in ((0.0, False), (1.0, True)):
+        p = HSMix(output="either", p_soft=p_soft, **kw).make_params(x, generator=_gen())
+        assert (p.soft == expect).all()
+    with pytest.raises(ValueError, match="p_soft"):
+        HSMix(output="either", p_soft=1.5)
+    with pytest.raises(ValueError, match='output="either" needs params'):
+        aug.mix(x, masks, HSMix(**kw).make_params(x))
+
+
+def test_derangement_pairs_nobody_with_itself_and_permutation_is_published() -> None:
+    from hsmix_torch import draw
+
+    for b in (2, 3, 8):
+        for seed in range(30):
+            d = draw(b, n_segments=4, generator=_gen(seed))
+            assert (d.partner != torch.arange(b)).all()  # nobody is paired with itself
+            assert torch.equal(d.partner.sort().values, torch.arange(b))  # each used once
+    # "permutation": the published torch.randperm after the p draw.
+    g = _gen(9)
+    torch.rand(8, generator=g)
+    expect = torch.randperm(8, generator=g)
+    assert torch.equal(
+        draw(8, n_segments=4, pairing="permutation", generator=_gen(9)).partner, expect
+    )
+    assert torch.equal(draw(1, n_segments=4, generator=_gen()).partner, torch.tensor([0]))
+
+
+def test_mixed_is_true_exactly_for_samples_that_changed(rgb_batch) -> None:
+    images, masks = rgb_batch
+    x = images.float() / 255
+    for output, kw in (("hard", {"p_hard": 0.05}), ("soft", {}), ("both", {"p": 0.5})):
+        aug = HSMix(superpixels="grid", n_segments=(4, 8), output=output, num_classes=2, **kw)
+        for seed in range(4):
+            out, params = aug(x, generator=_gen(seed), return_params=True)
+            blocks = out.view(-1, *x.shape).ne(x).flatten(2).any(2).any(0)  # any output changed
+            assert torch.equal(params.mixed, blocks)
+
+
+def test_float_class_maps_are_mixed_one_hot(rgb_batch) -> None:
+    """MONAI's float labels [B, 1, H, W] with num_classes are class maps, as integer ones."""
+    images, masks = rgb_batch
+    x = images.float() / 255
+    aug = HSMix(superpixels="grid", num_classes=2)
+    ref = aug(x, masks, generator=_gen())
+    out = aug(x, masks[:, None].float(), generator=_gen())
+    assert torch.equal(out[1], ref[1]) and out[1].shape == (16, 2, 224, 224)
+    hard = HSMix(superpixels="grid", num_classes=2, output="hard")
+    kept = hard(x, masks[:, None].float(), generator=_gen())[1]
+    assert kept.dtype == torch.float32 and kept.shape == (8, 1, 224, 224)  # caller's layout
+    with pytest.raises(ValueError, match="whole numbers"):
+        aug(x, masks[:, None].float() * 0.5)
+    with pytest.raises(ValueError, match="label 3 >= num_classes=2"):
+        aug(x, masks[:, None].float() * 3)
+    # Without num_classes a one-channel float map is a dense map, mixed as numbers.
+    dense = HSMix(superpixels="grid")(x, masks[:, None].float() * 0.5, generator=_gen())[1]
+    assert dense.shape == (16, 1, 224, 224)
+
+
+def test_images_outside_the_intensity_range_warn_once(rgb_batch) -> None:
+    images, _ = rgb_batch
+    x255 = images[:2].float()  # a 0-255 scale in float
+    aug = HSMix(superpixels="grid")
+    with pytest.warns(RuntimeWarning, match="outside intensity_range"):
+        aug(x255)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        aug(x255)  # once per module
+        HSMix(superpixels="grid", intensity_range=(0, 255))(x255)
+        HSMix(superpixels="grid", validate=False)(x255)  # no read-back without validate
+
+
+def test_auto_says_what_it_picks_and_warns_on_the_slow_fallback(monkeypatch) -> None:
+    from hsmix_torch.superpixels import available_backends, get_backend, registry
+
+    auto = get_backend("auto")
+    assert "cpu -> " in repr(auto) and "cuda -> 'torch'" in repr(auto)
+    import hsmix_torch.superpixels as sp
+
+    monkeypatch.setitem(registry._REGISTRY, "fast_slic", (sp.FastSlicBackend, lambda: False))
+    monkeypatch.setitem(registry._REGISTRY, "skimage", (sp.SkimageBackend, lambda: False))
+    assert "fast_slic" not in available_backends() and "skimage" not in available_backends()
+    auto = get_backend("auto")
+    assert "cpu -> 'torch'" in repr(auto)
+    x = torch.rand(1, 3, 16, 16)
+    with pytest.warns(RuntimeWarning, match="fell back to the torch SLIC"):
+        auto(x, torch.tensor([4]))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auto(x, torch.tensor([4]))  # once
+    assert "built torch: TorchSlicBackend(" in repr(auto)
+    assert "superpixels=AutoBackend(" in repr(HSMix())

@@ -1,4 +1,4 @@
-"""Property-based tests: the invariants of shared/specs/hsmix.md over shapes, dtypes,
+"""Property-based tests: the invariants of the method over shapes, dtypes,
 channels, n_segments, p_hard and output modes (grid superpixels, so no case is slow)."""
 
 from __future__ import annotations

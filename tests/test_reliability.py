@@ -27,11 +27,11 @@ def _finite(*tensors: torch.Tensor) -> bool:
 
 # ------------------------------------------------------------------------------ bad input
 def test_empty_batch_is_an_error() -> None:
-    with pytest.raises(ValueError, match="at least one non-empty image"):
+    with pytest.raises(ValueError, match=r"non-empty images \(B >= 1"):
         _aug()(torch.rand(0, 3, 16, 16), torch.zeros(0, 16, 16, dtype=torch.long))
-    with pytest.raises(ValueError, match="at least one non-empty image"):
+    with pytest.raises(ValueError, match="H >= 1"):
         _aug()(torch.rand(2, 3, 0, 16))
-    with pytest.raises(ValueError, match=r"C, H, W >= 1"):
+    with pytest.raises(ValueError, match="C >= 1"):
         _aug()(torch.rand(2, 0, 16, 16))  # no channels
 
 
@@ -39,7 +39,7 @@ def test_devices_and_batch_sizes_must_match() -> None:
     images = torch.rand(2, 3, 16, 16)
     with pytest.raises(ValueError, match="masks are on meta but images are on cpu"):
         _aug()(images, torch.zeros(2, 16, 16, dtype=torch.long, device="meta"))
-    with pytest.raises(ValueError, match="integer masks must have shape"):
+    with pytest.raises(ValueError, match="masks as class maps must have shape"):
         _aug()(images, torch.zeros(3, 16, 16, dtype=torch.long))
     with pytest.raises(ValueError, match="generator is on cpu but images are on meta"):
         _aug(validate=False)(images.to("meta"), generator=torch.Generator())
@@ -54,10 +54,17 @@ def test_devices_and_batch_sizes_must_match() -> None:
 def test_validate_false_skips_value_checks_only() -> None:
     images = torch.rand(2, 3, 16, 16)
     images[0, 0, 0, 0] = float("nan")
-    out = _aug(validate=False, output="hard")(images)  # NaN passes through, not a crash
-    assert out.shape == images.shape
+    out, params = _aug(validate=False, output="hard")(images, return_params=True)
+    # NaN is neither checked nor cleaned: it moves with the hard mix like any value.
+    expect = torch.where(params.hard_mask[:, None], images[params.partner], images)
+    torch.testing.assert_close(out, expect, equal_nan=True, rtol=0, atol=0)
+    assert out.isnan().sum() == 1
     with pytest.raises(ValueError, match=r"\[B, C, H, W\]"):
         _aug(validate=False)(images[0])
+    # Labels out of range are not read back either: the hard mix keeps them as they are.
+    labels = torch.full((2, 16, 16), 7)
+    _, out_masks = _aug(validate=False, output="hard")(images, labels)
+    assert torch.equal(out_masks, labels)
 
 
 # ------------------------------------------------------------------- degenerate but valid
@@ -116,11 +123,11 @@ def test_intensity_ranges_outside_unit_interval(grey_batch) -> None:
     unit = images[:4].float() / 255
     hounsfield = unit * 2000 - 1000
     z = (unit - unit.mean()) / unit.std()
-    ref = _aug(superpixels="grid").sample(unit, generator=_gen())
-    ct = _aug(superpixels="grid", intensity_range=(-1000, 1000)).sample(
+    ref = _aug(superpixels="grid").make_params(unit, generator=_gen())
+    ct = _aug(superpixels="grid", intensity_range=(-1000, 1000)).make_params(
         hounsfield, generator=_gen()
     )
-    mri = _aug(superpixels="grid", intensity_range=None).sample(z, generator=_gen())
+    mri = _aug(superpixels="grid", intensity_range=None).make_params(z, generator=_gen())
     assert torch.allclose(ct.soft_lambda, ref.soft_lambda, atol=1e-4)
     assert _finite(mri.soft_lambda) and mri.soft_lambda.amax() > 0.9
     out, out_masks = _aug(intensity_range=None)(z, masks[:4], generator=_gen())
@@ -212,14 +219,34 @@ def test_no_memory_growth_over_1000_calls() -> None:
     assert _rss_mb() - before < 20
 
 
-def test_memory_does_not_depend_on_n_segments() -> None:
-    """Buffers scale with B*H*W, never with the number of superpixels K."""
-    images = torch.rand(8, 3, 64, 64)
-    small = _aug(n_segments=4).sample(images)
-    large = _aug(n_segments=64 * 64).sample(images)  # one superpixel per pixel
-    assert small.hard_mask.shape == large.hard_mask.shape
-    assert int(large.superpixels.max()) == 64 * 64 - 1
-    assert _finite(large.soft_lambda)
+def _peak_call_mb(n_segments: int) -> float:
+    """Peak resident memory of one HSMix call on [8, 3, 256, 256], in a fresh process."""
+    import subprocess
+    import sys
+
+    code = f"""
+import resource, torch
+from hsmix_torch import HSMix
+x = torch.rand(8, 3, 256, 256); y = torch.randint(0, 2, (8, 256, 256))
+aug = HSMix(n_segments={n_segments}, superpixels="grid", num_classes=2, validate=False)
+aug(x[:1, :, :8, :8], y[:1, :8, :8])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+aug(x, y)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return float(res.stdout.strip().splitlines()[-1])
+
+
+def test_memory_is_bounded_per_pixel_whatever_n_segments() -> None:
+    """Buffers scale with B*H*W: the per-superpixel tables are [B, 2K] with K <= H*W, so one
+    superpixel per pixel (the worst case) stays within 2.5 times the peak of K = 4
+    (measured 48 and 89 MB at B=8, 256x256, on the project's CPU)."""
+    small = _peak_call_mb(4)
+    large = _peak_call_mb(256 * 256)
+    assert small > 20  # the call's working memory was measured at all
+    assert large <= 2.5 * small, (small, large)
 
 
 def test_peak_memory_per_pixel_is_bounded() -> None:

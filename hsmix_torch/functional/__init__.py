@@ -1,16 +1,18 @@
 """Pure batched kernels of HSMix: no randomness, no module state, any device.
 
 Region reductions and selections (``regions``), soft-mixing weight maps (``lam``), hard and
-soft mixing (``mixing``) and mask layouts (``masks``).
+soft mixing (``mixing``), mask layouts (``masks``) and per-image rescaling (``intensity``).
 """
 
 from __future__ import annotations
 
+from .intensity import minmax_rescale
 from .lam import relative_saliency, saliency_lambda
-from .masks import one_hot
+from .masks import MaskLayout, one_hot, prepare_mask, restore_mask
 from .mixing import hard_mix, soft_mix
 from .regions import (
     composite_regions,
+    fixed_point_sums,
     minmax_normalize,
     paint_regions,
     region_reduce,
@@ -19,13 +21,18 @@ from .regions import (
 )
 
 __all__ = [
+    "MaskLayout",
     "composite_regions",
+    "fixed_point_sums",
     "hard_mix",
     "minmax_normalize",
+    "minmax_rescale",
     "one_hot",
     "paint_regions",
+    "prepare_mask",
     "region_reduce",
     "relative_saliency",
+    "restore_mask",
     "saliency_lambda",
     "single_region",
     "soft_mix",

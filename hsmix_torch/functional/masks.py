@@ -1,11 +1,44 @@
-"""Segmentation mask layouts: integer class maps and their one-hot form."""
+"""Segmentation mask layouts: class maps, their one-hot form, and the caller's layout back.
+
+HSMix mixes every mask with the same maps as the images. A mask comes in one of these
+layouts (B, H, W those of the images):
+
+- integer class map ``[B, H, W]`` or ``[B, 1, H, W]`` (any integer dtype or bool);
+- float class map ``[B, 1, H, W]`` when ``num_classes >= 2`` is given (MONAI loads labels as
+  float tensors): integer values, read as classes;
+- dense float map ``[B, K, H, W]`` (binary, one-hot, multi-label, soft; a weight map), or
+  ``[B, H, W]``: mixed as numbers, dtype kept.
+
+Class maps are mixed one-hot when a soft mix is produced, and stay class maps (in the
+caller's shape and dtype) when only the hard mix is.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-__all__ = ["one_hot"]
+__all__ = ["MaskLayout", "one_hot", "prepare_mask", "restore_mask"]
+
+
+@dataclass(frozen=True)
+class MaskLayout:
+    """A mask in its working layout, and what is needed to give it back.
+
+    Attributes:
+        data: ``[B, H, W]`` int64 class map (``as_index``), or a dense ``[B, K, H, W]`` map.
+        as_index: True when ``data`` is a class map mixed as indices (hard mix only).
+        shape, dtype: the caller's shape and dtype, for :func:`restore_mask`.
+        squeezed: True when the caller's dense map had no channel axis (``[B, H, W]``).
+    """
+
+    data: Tensor
+    as_index: bool
+    shape: torch.Size
+    dtype: torch.dtype
+    squeezed: bool = False
 
 
 def one_hot(labels: Tensor, num_classes: int, ignore_index: int | None = None) -> Tensor:
@@ -13,7 +46,13 @@ def one_hot(labels: Tensor, num_classes: int, ignore_index: int | None = None) -
 
     Pixels equal to ``ignore_index`` get an all-zero vector, so they contribute nothing to a
     soft-target cross-entropy or Dice loss. Labels must lie in ``[0, num_classes)`` (or equal
-    ``ignore_index``); that is checked by the caller.
+    ``ignore_index``); that is checked by :func:`prepare_mask`.
+
+    Example:
+        >>> one_hot(torch.tensor([[[0, 2]]]), 3)[0, :, 0]
+        tensor([[1., 0.],
+                [0., 0.],
+                [0., 1.]])
     """
     labels = labels.long()
     classes = torch.arange(num_classes, device=labels.device).view(
@@ -28,3 +67,101 @@ def one_hot(labels: Tensor, num_classes: int, ignore_index: int | None = None) -
     if ignore_index is not None and 0 <= ignore_index < num_classes:
         hot.mul_(labels.unsqueeze(1) != ignore_index)
     return hot
+
+
+def prepare_mask(
+    mask: Tensor,
+    image_shape: tuple[int, int, int],
+    *,
+    one_hot_classes: bool,
+    num_classes: int | None,
+    ignore_index: int | None,
+    validate: bool,
+    dense: bool = False,
+    name: str = "masks",
+) -> MaskLayout:
+    """Check ``mask`` against the images' ``(B, H, W)`` and bring it into a working layout.
+
+    Args:
+        mask: see the module docstring for the layouts.
+        image_shape: the images' ``(B, H, W)``.
+        one_hot_classes: class maps are needed one-hot (a soft mix is produced).
+        num_classes: classes of class maps; needed when ``one_hot_classes``, and turns
+            one-channel float maps into class maps.
+        ignore_index: the ignored label of class maps (kept as it is by the hard mix,
+            an all-zero vector one-hot).
+        validate: check label values (reads them back from a GPU).
+        dense: mix a float map as numbers whatever its channels (weight maps).
+        name: the argument's name in error messages.
+    """
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(mask).__name__}")
+    if mask.is_complex():
+        raise TypeError(f"{name} must be integer, bool or floating point, got {mask.dtype}")
+    b, h, w = image_shape
+    float_class_map = (
+        not dense
+        and mask.is_floating_point()
+        and num_classes is not None
+        and num_classes >= 2
+        and mask.ndim == 4
+        and mask.shape[1] == 1
+    )
+    if mask.is_floating_point() and not float_class_map:
+        squeezed = mask.ndim == 3
+        dense = mask.unsqueeze(1) if squeezed else mask
+        if dense.ndim != 4 or dense.shape[0] != b or dense.shape[2:] != (h, w):
+            raise ValueError(
+                f"float {name} must have shape [B, K, H, W] or [B, H, W] with B, H, W = "
+                f"{(b, h, w)}, got {tuple(mask.shape)}"
+            )
+        return MaskLayout(dense, False, mask.shape, mask.dtype, squeezed)
+    index = mask[:, 0] if mask.ndim == 4 and mask.shape[1] == 1 else mask
+    if index.shape != (b, h, w):
+        raise ValueError(
+            f"{name} as class maps must have shape [B, H, W] or [B, 1, H, W] with B, H, W = "
+            f"{(b, h, w)}, got {tuple(mask.shape)}"
+        )
+    if validate and index.numel():
+        _check_labels(index, num_classes, ignore_index, name, float_class_map)
+    index = index.long()
+    if not one_hot_classes:
+        return MaskLayout(index, True, mask.shape, mask.dtype)
+    if num_classes is None:
+        raise ValueError(
+            f"a soft mix of integer {name} needs num_classes (class maps are mixed one-hot); "
+            "pass num_classes=..."
+        )
+    hot = one_hot(index, num_classes, ignore_index)
+    return MaskLayout(hot, False, hot.shape, hot.dtype)
+
+
+def restore_mask(mixed: Tensor, layout: MaskLayout) -> Tensor:
+    """A mixed working-layout mask back in the caller's layout (class maps, ``[B, H, W]``)."""
+    if layout.as_index:
+        return mixed.reshape(mixed.shape[:1] + layout.shape[1:]).to(layout.dtype)
+    if layout.squeezed:
+        return mixed.squeeze(1)
+    return mixed
+
+
+def _check_labels(
+    index: Tensor, num_classes: int | None, ignore_index: int | None, name: str, is_float: bool
+) -> None:
+    if is_float:
+        finite = torch.isfinite(index).all()
+        if not bool(finite & (index == index.round()).all()):
+            raise ValueError(
+                f"float {name} [B, 1, H, W] with num_classes={num_classes} are read as class "
+                "maps and must hold whole numbers; mix a weight map as numbers with dense=True "
+                "(HSMixd: dense_keys), or pass num_classes=None"
+            )
+    valid = index if ignore_index is None else index[index != ignore_index]
+    if valid.numel() == 0:
+        return
+    lo, hi = int(valid.min()), int(valid.max())
+    ignored = "" if ignore_index is None else f" (ignore_index={ignore_index})"
+    if lo < 0:
+        raise ValueError(f"{name} hold negative label {lo}; labels must be >= 0{ignored}")
+    if num_classes is not None and hi >= num_classes:
+        raise ValueError(f"{name} hold label {hi} >= num_classes={num_classes}{ignored}")

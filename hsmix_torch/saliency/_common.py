@@ -5,17 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["check_images", "grey_levels"]
-
-
-def check_images(images: Tensor, name: str = "images") -> None:
-    """Raise a clear error unless ``images`` is a ``[B, C, H, W]`` float or uint8 tensor."""
-    if not isinstance(images, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
-    if images.ndim != 4 or images.shape[1] == 0:
-        raise ValueError(f"{name} must have shape [B, C, H, W], C >= 1, got {tuple(images.shape)}")
-    if not (images.dtype == torch.uint8 or images.is_floating_point()):
-        raise TypeError(f"{name} must be a floating point or uint8 tensor, got {images.dtype}")
+__all__ = ["grey_levels"]
 
 
 def _levels(images: Tensor) -> Tensor:

@@ -1,7 +1,7 @@
 """OpenCV's ``StaticSaliencyFineGrained`` (Montabone & Soto 2010) as batched tensor ops.
 
 Reproduces ``cv2.saliency.StaticSaliencyFineGrained_create().computeSaliency`` on the
-8-bit version of each image bit for bit (see ``shared/specs/saliency.md`` §1): grey
+8-bit version of each image bit for bit: grey
 conversion, two integer 3x3 Gaussian blurs, a float32 integral image, on/off centre-surround
 contrast at six scales with OpenCV's asymmetric cropped windows, and its 8-bit mixing
 (including the wrap of ON + OFF above 255).
@@ -12,8 +12,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .._checks import check_images
 from ._borders import reflect101_pad
-from ._common import check_images, grey_levels
+from ._common import grey_levels
 
 __all__ = ["fine_grained"]
 
@@ -64,7 +65,7 @@ def fine_grained(images: Tensor) -> Tensor:
         images of at most 65,793 pixels (see :func:`_integral` for larger ones). A constant
         image gives an all-zero map.
     """
-    check_images(images)
+    check_images(images, allow_empty_batch=True)
     b, _, h, w = images.shape
     if b == 0 or h * w <= 1:  # a 1x1 window has no surround: OpenCV's 0/0 gives 0
         return torch.zeros((b, 1, h, w), dtype=torch.float32, device=images.device)

@@ -1,7 +1,7 @@
 """OpenCV's ``StaticSaliencySpectralResidual`` (Hou & Zhang 2007) as batched tensor ops.
 
 Reproduces ``cv2.saliency.StaticSaliencySpectralResidual_create().computeSaliency`` on the
-8-bit version of each image to within one float32 ulp (``shared/specs/saliency.md`` §2):
+8-bit version of each image to within one float32 ulp:
 OpenCV's exact 8-bit resize to 64x64, the float32 polar form with its fast ``atan2``, the
 reflect-101 spectral box filter, the 5x5 sigma-8 blur and the float32 bilinear resize back.
 """
@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._checks import check_images
 from ._borders import linear_taps, reflect101_pad
-from ._common import check_images, grey_levels
+from ._common import grey_levels
 
 __all__ = ["spectral_residual"]
 
@@ -123,9 +124,9 @@ def spectral_residual(images: Tensor) -> Tensor:
         zero bins (synthetic piecewise-constant patterns, 1-pixel-high images) carry FFT
         rounding noise into the output, as in OpenCV, and can differ from it by ~1e-3.
     """
-    check_images(images)
+    check_images(images, allow_empty_batch=True)
     b, _, h, w = images.shape
-    if b == 0 or h == 0 or w == 0:
+    if b == 0:
         return images.new_zeros((b, 1, h, w), dtype=torch.float32)
     g = grey_levels(images)
     small = _resize_u8(g, _WORK, _WORK).double()

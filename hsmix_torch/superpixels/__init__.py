@@ -4,7 +4,9 @@
 -> LongTensor [B, H, W]`` on the images' device. Backends: ``"torch"`` (batched SLIC in
 tensor ops, the GPU default), ``"fast_slic"`` (fast-slic on the CPU, the CPU default when
 installed), ``"skimage"`` (scikit-image's SLIC, the reference), ``"grid"`` (regular cells),
-and ``"auto"`` (the best available for the images' device).
+and ``"auto"`` (the best available for the images' device). Each backend declares a bound
+of its labels before segmenting (:meth:`SuperpixelBackend.label_bound`), which sizes the
+per-superpixel tables on devices where reading the labels' maximum would synchronise.
 """
 
 from __future__ import annotations
@@ -20,16 +22,24 @@ from .base import (
 )
 from .fast_slic import FastSlicBackend, fast_slic_available
 from .grid import GridBackend
-from .registry import available_backends, get_backend, register_backend, resolve_auto
+from .registry import (
+    AutoBackend,
+    available_backends,
+    get_backend,
+    register_backend,
+    resolve_auto,
+    skimage_available,
+)
 from .scikit_image import SkimageBackend
 from .torch_slic import TorchSlicBackend, slic
 
-register_backend("fast_slic", FastSlicBackend)
+register_backend("fast_slic", FastSlicBackend, fast_slic_available)
 register_backend("grid", GridBackend)
-register_backend("skimage", SkimageBackend)
+register_backend("skimage", SkimageBackend, skimage_available)
 register_backend("torch", TorchSlicBackend)
 
 __all__ = [
+    "AutoBackend",
     "DEFAULT_COMPACTNESS_GREY",
     "DEFAULT_COMPACTNESS_RGB",
     "CallableBackend",

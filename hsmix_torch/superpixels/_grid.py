@@ -4,17 +4,35 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["GRID_FIELDS", "grid_table"]
+__all__ = ["SlicGrid", "slic_grid"]
 
-# Columns of the table: offsets and integer steps of the centre grid per axis, the number of
-# centres per axis, the step used in the distance, and the per-axis step of the search window
-# (the same rule applied again with n = K, the number of centres placed).
-GRID_FIELDS = ("off_y", "off_x", "step_y", "step_x", "ny", "nx", "step", "win_y", "win_x")
+
+class SlicGrid(NamedTuple):
+    """scikit-image's SLIC grid per image of a batch: ``[B]`` int64 tensors, and the padding.
+
+    Offsets and integer steps of the centre grid per axis, the number of centres per axis,
+    the step used in the distance, and the per-axis step of the search window (the same rule
+    applied again with n = K, the number of centres placed). ``ny_pad``, ``nx_pad``: the
+    largest number of centre rows and columns over the batch's possible ``n_segments``.
+    """
+
+    off_y: Tensor
+    off_x: Tensor
+    step_y: Tensor
+    step_x: Tensor
+    ny: Tensor
+    nx: Tensor
+    step: Tensor
+    win_y: Tensor
+    win_x: Tensor
+    ny_pad: int
+    nx_pad: int
 
 
 def _regular_grid(h: int, w: int, n: int) -> tuple[int, int, int, int]:
@@ -54,13 +72,16 @@ def _table(h: int, w: int, n_max: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def grid_table(h: int, w: int, n_max: int, device: torch.device) -> tuple[Tensor, int, int]:
-    """The grid for every ``n`` up to ``n_max``, and the padded grid size.
+def _device_table(h: int, w: int, n_max: int, device: torch.device) -> Tensor:
+    return torch.from_numpy(_table(h, w, n_max)).to(device)
 
-    Returns ``(table, ny_pad, nx_pad)``: table ``[n_max + 1, 9]`` int64 on ``device`` (row n
-    holds the grid for ``max(n, 1)``, columns :data:`GRID_FIELDS`), and the largest number of
-    centre rows and columns. Built on the host from the sizes alone and cached per device,
-    so looking rows up by a device tensor of ``n_segments`` needs no synchronisation.
+
+def slic_grid(h: int, w: int, n_segments: Tensor, n_max: int) -> SlicGrid:
+    """The grid of each image for ``n_segments`` ``[B]`` (values above ``n_max`` clipped).
+
+    The table of every ``n`` up to ``n_max`` is built on the host from the sizes alone and
+    cached per device, so looking rows up by a device tensor needs no synchronisation.
     """
     table = _table(h, w, n_max)
-    return torch.from_numpy(table).to(device), int(table[:, 4].max()), int(table[:, 5].max())
+    rows = _device_table(h, w, n_max, n_segments.device)[n_segments.clamp(1, n_max)]
+    return SlicGrid(*rows.unbind(1), ny_pad=int(table[:, 4].max()), nx_pad=int(table[:, 5].max()))

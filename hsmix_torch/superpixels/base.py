@@ -13,6 +13,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from .._checks import check_images
+
 __all__ = [
     "DEFAULT_COMPACTNESS_GREY",
     "DEFAULT_COMPACTNESS_RGB",
@@ -68,10 +70,7 @@ class SuperpixelBackend:
         passes its range's maximum); backends that size buffers from it then need no host
         synchronisation to read ``n_segments`` from the device.
         """
-        if images.ndim != 4 or images.shape[1] == 0:
-            raise ValueError(
-                f"images must have shape [B, C, H, W], C >= 1, got {tuple(images.shape)}"
-            )
+        check_images(images, allow_empty_batch=True)
         n_segments = torch.as_tensor(n_segments, device=images.device).long().reshape(-1)
         if n_segments.numel() == 1 and images.shape[0] != 1:
             n_segments = n_segments.expand(images.shape[0])
@@ -89,6 +88,12 @@ class SuperpixelBackend:
     def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
         """Compute the labels; arguments are already checked by ``__call__``."""
         raise NotImplementedError
+
+    def label_bound(self, h: int, w: int, max_segments: int, device: torch.device) -> int:
+        """An upper bound of the labels + 1 for ``H x W`` images and ``n_segments`` up to
+        ``max_segments``, known before segmenting. ``H * W`` (every label lies below it)
+        unless a backend knows better."""
+        return max(h * w, 1)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(compactness={self.compactness!r})"

@@ -11,10 +11,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..functional import fixed_point_sums
+
 __all__ = ["enforce_connectivity", "relabel_contiguous"]
 
 _INT64_MAX = torch.iinfo(torch.int64).max
-_FIXED = 2.0**24  # fixed-point scale for deterministic feature sums
 
 
 def _equal_edges(labels: Tensor) -> tuple[Tensor, Tensor]:
@@ -57,14 +58,6 @@ def _run_rounds(parent: Tensor, eh: Tensor, ev: Tensor, rounds: int) -> Tensor:
     return parent
 
 
-def _fixed_sum(values: Tensor, index: Tensor, size: int) -> Tensor:
-    """Deterministic ``index_add`` of float rows ``[N, F]`` via 40.24 fixed point (float64 out)."""
-    fixed = torch.round(values.double() * _FIXED).long()
-    out = torch.zeros((size, values.shape[1]), dtype=torch.long, device=values.device)
-    out.index_add_(0, index, fixed)
-    return out.double() / _FIXED
-
-
 def _neighbour_pairs(root: Tensor) -> list[tuple[Tensor, Tensor]]:
     """(root of p, root of q) over all 4-neighbour pairs, both directions, flattened."""
     right, left = root[:, :, 1:].reshape(-1), root[:, :, :-1].reshape(-1)
@@ -87,7 +80,8 @@ def _pick_targets(
     chosen. Ties go to the smaller root.
     """
     n = root.numel()
-    means = _fixed_sum(features.reshape(n, -1), root.reshape(-1), n) / sizes.clamp(min=1)[:, None]
+    sums, _ = fixed_point_sums(features.reshape(1, n, -1), root.reshape(1, n), n)
+    means = sums[0] / sizes.clamp(min=1)[:, None]
     best = torch.full((n,), _INT64_MAX, dtype=torch.long, device=root.device)
     for rp, rq in _neighbour_pairs(root):
         ok = (rp != rq) & eligible_source[rp] & eligible_target[rq]

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..functional import minmax_rescale
 from .base import SuperpixelBackend
 
 __all__ = ["FastSlicBackend", "fast_slic_available"]
@@ -16,7 +17,7 @@ __all__ = ["FastSlicBackend", "fast_slic_available"]
 # fast-slic measures colour in 8-bit units. These factors turn scikit-image's compactness
 # into fast-slic's so both backends segment alike: for Lab (RGB) fast-slic's value is the
 # same number; for grey (replicated to 3 channels) about 100 times larger matched
-# scikit-image's quality and segment counts best on ../shared/data
+# scikit-image's quality and segment counts best on real medical images
 # (benchmarks/superpixel_quality.py).
 _COMPACTNESS_FACTOR_RGB = 1.0
 _COMPACTNESS_FACTOR_GREY = 100.0
@@ -54,12 +55,8 @@ def _to_uint8_rgb(images: Tensor) -> np.ndarray:
     x = images.detach()
     if x.shape[1] not in (1, 3):
         x = x.mean(dim=1, keepdim=True, dtype=torch.float32)
-    x = x.float()
     b, _, h, w = x.shape
-    flat = x.reshape(b, -1)
-    lo, hi = flat.amin(dim=1), flat.amax(dim=1)  # two passes: ~10x faster than aminmax(dim)
-    scale = torch.where(hi > lo, 255.0 / (hi - lo), 0.0).view(-1, 1, 1, 1)
-    x = torch.addcmul(-lo.view(-1, 1, 1, 1) * scale, x, scale).round_()  # (x - lo) * scale
+    x = minmax_rescale(x).mul_(255.0).round_()
     # One pass casts to uint8, moves channels last and replicates grey to 3 channels.
     out = torch.empty((b, h, w, 3), dtype=torch.uint8)
     out.copy_(x.permute(0, 2, 3, 1).expand(-1, -1, -1, 3))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import torch
 from torch import Tensor
 
@@ -31,3 +34,19 @@ class GridBackend(SuperpixelBackend):
         row = (ys[None, :] * ny[:, None]) // h  # [B, H]
         col = (xs[None, :] * nx[:, None]) // w  # [B, W]
         return row[:, :, None] * nx[:, None, None] + col[:, None, :]
+
+    def label_bound(self, h: int, w: int, max_segments: int, device: torch.device) -> int:
+        return _max_cells(h, w, max_segments)
+
+
+@torch.compiler.disable  # host arithmetic on sizes: nothing for a graph
+@lru_cache(maxsize=64)
+def _max_cells(h: int, w: int, max_segments: int) -> int:
+    """The most cells :class:`GridBackend` makes for any ``n_segments <= max_segments``
+    (the same float64 arithmetic and round-half-even as :meth:`GridBackend.segment`)."""
+    most = 1
+    for n in range(1, max_segments + 1):
+        ny = min(max(round(math.sqrt(n * h / w)), 1), h)
+        nx = min(max(round(n / ny), 1), w)
+        most = max(most, ny * nx)
+    return most

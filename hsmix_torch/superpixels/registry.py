@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -13,40 +14,60 @@ from .base import CallableBackend, SuperpixelBackend, SuperpixelFn
 __all__ = ["available_backends", "get_backend", "register_backend", "resolve_auto"]
 
 BackendFactory = Callable[..., SuperpixelBackend]
-_REGISTRY: dict[str, BackendFactory] = {}
+_REGISTRY: dict[str, tuple[BackendFactory, Callable[[], bool]]] = {}
 
 
-def register_backend(name: str, factory: BackendFactory) -> None:
-    """Register ``factory(**options) -> SuperpixelBackend`` under ``name``."""
+def _always() -> bool:
+    return True
+
+
+def register_backend(
+    name: str, factory: BackendFactory, available: Callable[[], bool] = _always
+) -> None:
+    """Register ``factory(**options) -> SuperpixelBackend`` under ``name``.
+
+    ``available()`` says whether the backend can run here (its optional package imports).
+    """
     if not isinstance(name, str) or not name or name == "auto":
         raise ValueError(f"backend name must be a non-empty string other than 'auto', got {name!r}")
-    _REGISTRY[name] = factory
+    _REGISTRY[name] = (factory, available)
 
 
 def available_backends() -> list[str]:
-    """Names accepted by :func:`get_backend` (besides ``"auto"``)."""
-    return sorted(_REGISTRY)
+    """Names accepted by :func:`get_backend` (besides ``"auto"``) that can run here.
+
+    Example:
+        >>> {"grid", "torch"} <= set(available_backends())
+        True
+    """
+    return sorted(name for name, (_, available) in _REGISTRY.items() if available())
+
+
+def skimage_available() -> bool:
+    """True when scikit-image can be imported."""
+    return importlib.util.find_spec("skimage") is not None
 
 
 def resolve_auto(device: torch.device) -> str:
     """The backend ``"auto"`` picks for images on ``device``.
 
     CUDA: ``"torch"`` (batched SLIC on the GPU, no host round trip; ``"auto"`` runs it in
-    its ``sync_free`` mode). Other devices:
-    ``"fast_slic"`` when fast-slic is installed, else ``"skimage"``, else ``"torch"`` (no
-    optional package needed).
+    its ``sync_free`` mode). Other devices: ``"fast_slic"`` when fast-slic is installed,
+    else ``"skimage"``, else ``"torch"`` (no optional package needed, but slow on a CPU).
     """
-    from .fast_slic import fast_slic_available
-
     if device.type == "cuda":
         return "torch"
-    if fast_slic_available():
-        return "fast_slic"
-    return "skimage" if importlib.util.find_spec("skimage") is not None else "torch"
+    for name in ("fast_slic", "skimage"):
+        if name in available_backends():
+            return name
+    return "torch"
 
 
-class _AutoBackend(SuperpixelBackend):
-    """Picks the backend per call from the images' device (see :func:`resolve_auto`)."""
+class AutoBackend(SuperpixelBackend):
+    """Picks the backend per call from the images' device (see :func:`resolve_auto`).
+
+    ``repr`` names what it resolved to (after a call) or would pick on the CPU and CUDA.
+    """
 
     name = "auto"
 
@@ -54,15 +75,40 @@ class _AutoBackend(SuperpixelBackend):
         super().__init__(options.get("compactness"))  # type: ignore[arg-type]
         self.options = options
         self._cache: dict[str, SuperpixelBackend] = {}
+        self._warned = False
 
-    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
-        name = resolve_auto(images.device)
+    def resolve(self, device: torch.device) -> SuperpixelBackend:
+        """The backend used for images on ``device`` (built once per name)."""
+        name = resolve_auto(device)
+        if name == "torch" and device.type != "cuda" and not self._warned:
+            self._warned = True
+            warnings.warn(
+                'superpixels="auto" fell back to the torch SLIC on the CPU (neither fast-slic '
+                "nor scikit-image is installed); it is about 100 times slower than fast-slic "
+                "there: pip install cython numpy setuptools wheel && pip install "
+                "--no-build-isolation fast-slic",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         if name not in self._cache:
             options = dict(self.options)
             if name == "torch":  # inside a training step: no host synchronisation at all
                 options.setdefault("sync_free", True)
             self._cache[name] = get_backend(name, **options)
-        return self._cache[name].segment(images, n_segments, max_segments)
+        return self._cache[name]
+
+    def label_bound(self, h: int, w: int, max_segments: int, device: torch.device) -> int:
+        return self.resolve(device).label_bound(h, w, max_segments, device)
+
+    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
+        return self.resolve(images.device).segment(images, n_segments, max_segments)
+
+    def __repr__(self) -> str:
+        picks = {"cpu": resolve_auto(torch.device("cpu")), "cuda": "torch"}
+        used = ", ".join(f"{dev}: {backend!r}" for dev, backend in self._cache.items())
+        return f"AutoBackend(cpu -> {picks['cpu']!r}, cuda -> {picks['cuda']!r}" + (
+            f"; built {used})" if used else ")"
+        )
 
 
 def get_backend(backend: str | SuperpixelFn, **options: object) -> SuperpixelBackend:
@@ -78,13 +124,13 @@ def get_backend(backend: str | SuperpixelFn, **options: object) -> SuperpixelBac
         return backend
     if isinstance(backend, str):
         if backend == "auto":
-            return _AutoBackend(**options)
+            return AutoBackend(**options)
         if backend not in _REGISTRY:
             raise ValueError(
-                f"superpixels must be 'auto', one of {available_backends()} or a callable, "
+                f"superpixels must be 'auto', one of {sorted(_REGISTRY)} or a callable, "
                 f"got {backend!r}"
             )
-        return _REGISTRY[backend](**options)
+        return _REGISTRY[backend][0](**options)
     if callable(backend):
         return CallableBackend(backend)
     raise TypeError(

@@ -1,6 +1,6 @@
 """The ``"torch"`` backend: SLIC on a whole batch in tensor ops, on any device.
 
-The k-means part follows scikit-image's ``slic`` (``shared/specs/slic.md`` §2-§6): per-image
+The k-means part follows scikit-image's ``slic``: per-image
 rescaling to [0, 1], CIELAB for RGB, scikit-image's grid and steps, initial centre colour 0,
 the ``2 * S_w`` search window around each centre's current position, strict ``<`` ties in
 centre order, 10 rounds. Each pixel compares the centres of the ``(2R+1)^2`` grid cells
@@ -18,23 +18,19 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from .._checks import check_images
+from ..functional import fixed_point_sums, minmax_rescale
 from . import connectivity
 from ._color import rgb_to_lab
-from ._grid import GRID_FIELDS, grid_table
+from ._grid import SlicGrid, slic_grid
 from .base import SuperpixelBackend, default_compactness
 
 __all__ = ["TorchSlicBackend", "slic"]
 
-_FIXED = 2.0**24  # fixed point for deterministic centre sums
-
 
 def _features(images: Tensor, compactness: float) -> Tensor:
     """``[B, H, W, F]`` float32 SLIC features: rescaled per image, Lab for RGB, divided by m."""
-    x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
-    lo = x.amin(dim=(1, 2, 3), keepdim=True)
-    hi = x.amax(dim=(1, 2, 3), keepdim=True)
-    x = torch.where(hi > lo, (x - lo) / (hi - lo), x - lo)
-    x = x.permute(0, 2, 3, 1)
+    x = minmax_rescale(images).permute(0, 2, 3, 1)
     if x.shape[-1] == 3:
         x = rgb_to_lab(x)
     return (x / compactness).contiguous()
@@ -52,15 +48,17 @@ def _assign(
     feats: Tensor,
     centres: Tensor,
     alive: Tensor,
-    grid: dict[str, Tensor],
-    home_y: Tensor,
-    home_x: Tensor,
     labels: Tensor,
+    *,
+    grid: SlicGrid,
+    home: tuple[Tensor, Tensor],
     radius: int,
-    ny_pad: int,
-    nx_pad: int,
 ) -> Tensor:
     """Give each pixel its nearest candidate centre (strict ``<`` in centre order).
+
+    ``feats`` ``[B, H, W, F]``, ``centres`` ``[B, ny_pad, nx_pad, 2 + F]`` (y, x, features),
+    ``alive`` ``[B, ny_pad, nx_pad]`` bool, ``labels`` ``[B, H, W]`` (the previous round's,
+    kept where no candidate passes), ``home``: each pixel row's and column's home cell.
 
     One row of candidate cells at a time: the ``2R + 1`` cells of a row are evaluated
     together and reduced with ``min`` (first minimum = lowest centre index), and rows are
@@ -69,22 +67,24 @@ def _assign(
     """
     b, h, w, f = feats.shape
     dev = feats.device
+    home_y, home_x = home
+    ny_pad, nx_pad = grid.ny_pad, grid.nx_pad
     ys = torch.arange(h, device=dev).view(1, h, 1, 1)
     xs = torch.arange(w, device=dev).view(1, 1, w, 1)
-    inv_s2 = (1.0 / grid["step"].float() ** 2).view(b, 1, 1, 1)
-    win_y = (2 * grid["win_y"]).view(b, 1, 1, 1)
-    win_x = (2 * grid["win_x"]).view(b, 1, 1, 1)
+    inv_s2 = (1.0 / grid.step.float() ** 2).view(b, 1, 1, 1)
+    win_y = (2 * grid.win_y).view(b, 1, 1, 1)
+    win_x = (2 * grid.win_x).view(b, 1, 1, 1)
     table = centres.view(b, ny_pad * nx_pad, 2 + f)
     alive_flat = alive.view(b, ny_pad * nx_pad)
     offsets = torch.arange(-radius, radius + 1, device=dev)
     cx = home_x[:, :, None] + offsets  # [B, W, J]: candidate columns, in centre order
-    ok_x = (cx >= 0) & (cx < grid["nx"].view(b, 1, 1))
+    ok_x = (cx >= 0) & (cx < grid.nx.view(b, 1, 1))
     cx = cx.clamp(0, nx_pad - 1)
     pixel = feats.unsqueeze(3)  # [B, H, W, 1, F]
     best = torch.full((b, h, w), float("inf"), device=dev)
     for di in range(-radius, radius + 1):
         cy = home_y + di  # [B, H]
-        ok_y = (cy >= 0) & (cy < grid["ny"][:, None])
+        ok_y = (cy >= 0) & (cy < grid.ny[:, None])
         cy = cy.clamp(0, ny_pad - 1)
         k = cy[:, :, None, None] * nx_pad + cx[:, None]  # [B, H, W, J]
         c = table.gather(1, k.view(b, -1, 1).expand(-1, -1, 2 + f)).view(*k.shape, 2 + f)
@@ -110,19 +110,12 @@ def _update(feats: Tensor, labels: Tensor, k_pad: int) -> tuple[Tensor, Tensor]:
     """New centres ``[B, K_pad, 2 + F]`` (mean y, x, features) and counts ``[B, K_pad]``."""
     b, h, w, f = feats.shape
     dev = feats.device
-    ys = torch.arange(h, device=dev).view(1, h, 1).expand(b, h, w)
-    xs = torch.arange(w, device=dev).view(1, 1, w).expand(b, h, w)
-    rows = torch.cat(
-        [ys[..., None], xs[..., None], torch.round(feats.double() * _FIXED).long()], dim=-1
-    ).view(-1, 2 + f)
-    flat = (labels + torch.arange(b, device=dev).view(b, 1, 1) * k_pad).view(-1)
-    sums = torch.zeros((b * k_pad, 2 + f), dtype=torch.long, device=dev).index_add_(0, flat, rows)
-    counts = torch.zeros(b * k_pad, dtype=torch.long, device=dev)
-    counts.index_add_(0, flat, torch.ones_like(flat))
-    means = sums.double()
-    means[:, 2:] /= _FIXED
-    means = (means / counts.clamp(min=1)[:, None].double()).float()
-    return means.view(b, k_pad, 2 + f), counts.view(b, k_pad)
+    ys = torch.arange(h, device=dev, dtype=torch.float32).view(1, h, 1, 1).expand(b, h, w, 1)
+    xs = torch.arange(w, device=dev, dtype=torch.float32).view(1, 1, w, 1).expand(b, h, w, 1)
+    rows = torch.cat([ys, xs, feats], dim=-1).view(b, h * w, 2 + f)
+    sums, counts = fixed_point_sums(rows, labels.view(b, h * w), k_pad)
+    means = (sums / counts.clamp(min=1)[..., None].double()).float()
+    return means, counts
 
 
 @functools.cache
@@ -152,6 +145,7 @@ def _check_options(
 def slic(
     images: Tensor,
     n_segments: Tensor,
+    *,
     compactness: float | None = None,
     max_num_iter: int = 10,
     search_radius: int = 2,
@@ -183,8 +177,7 @@ def slic(
     Returns:
         ``[B, H, W]`` int64 labels, contiguous ``0..K_b-1`` per image, on the images' device.
     """
-    if images.ndim != 4:
-        raise ValueError(f"images must have shape [B, C, H, W], got {tuple(images.shape)}")
+    check_images(images, allow_empty_batch=True)
     if n_segments.shape != images.shape[:1]:
         raise ValueError(
             f"n_segments must have shape [B]={images.shape[0]}, got {tuple(n_segments.shape)}"
@@ -206,30 +199,31 @@ def slic(
     m = default_compactness(c) if compactness is None else float(compactness)
     with torch.autocast(dev.type, enabled=False):
         feats = _features(images, m)
-        table, ny_pad, nx_pad = grid_table(h, w, max_segments, dev)
-        rows = table[n_segments.clamp(1, max_segments)]
-        grid = {name: rows[:, i] for i, name in enumerate(GRID_FIELDS)}
+        grid = slic_grid(h, w, n_segments, max_segments)
+        ny_pad, nx_pad = grid.ny_pad, grid.nx_pad
         k_pad = ny_pad * nx_pad
 
         iy = torch.arange(ny_pad, device=dev)
         ix = torch.arange(nx_pad, device=dev)
-        valid = (iy[None, :, None] < grid["ny"][:, None, None]) & (
-            ix[None, None, :] < grid["nx"][:, None, None]
+        valid = (iy[None, :, None] < grid.ny[:, None, None]) & (
+            ix[None, None, :] < grid.nx[:, None, None]
         )
-        cy = grid["off_y"][:, None, None] + iy[None, :, None] * grid["step_y"][:, None, None]
-        cx = grid["off_x"][:, None, None] + ix[None, None, :] * grid["step_x"][:, None, None]
+        cy = grid.off_y[:, None, None] + iy[None, :, None] * grid.step_y[:, None, None]
+        cx = grid.off_x[:, None, None] + ix[None, None, :] * grid.step_x[:, None, None]
         centres = torch.zeros((b, ny_pad, nx_pad, 2 + feats.shape[-1]), device=dev)
         centres[..., 0] = cy.float()
         centres[..., 1] = cx.float()
         alive = valid
 
-        home_y = _home_cell(h, grid["off_y"], grid["step_y"], grid["ny"])
-        home_x = _home_cell(w, grid["off_x"], grid["step_x"], grid["nx"])
-        labels = home_y[:, :, None] * nx_pad + home_x[:, None, :]
+        home = (
+            _home_cell(h, grid.off_y, grid.step_y, grid.ny),
+            _home_cell(w, grid.off_x, grid.step_x, grid.nx),
+        )
+        labels = home[0][:, :, None] * nx_pad + home[1][:, None, :]
         assign = _fused_assign() if fused else _assign
         for it in range(max_num_iter):
             labels = assign(
-                feats, centres, alive, grid, home_y, home_x, labels, search_radius, ny_pad, nx_pad
+                feats, centres, alive, labels, grid=grid, home=home, radius=search_radius
             )
             if it + 1 < max_num_iter:  # the last update would not be used
                 means, counts = _update(feats, labels, k_pad)
@@ -239,7 +233,7 @@ def slic(
         if not enforce_connectivity:
             offsets = torch.arange(b, device=dev).view(b, 1, 1) * (h * w)
             return connectivity.relabel_contiguous(labels + offsets)[0]
-        k_placed = grid["ny"] * grid["nx"]
+        k_placed = grid.ny * grid.nx
         min_size = torch.floor(min_size_factor * (h * w) / k_placed.double()).long()
         return connectivity.enforce_connectivity(labels, feats, min_size, sync_free=sync_free)[0]
 
@@ -286,14 +280,14 @@ class TorchSlicBackend(SuperpixelBackend):
         return slic(
             images,
             n_segments,
-            self.compactness,
-            self.max_num_iter,
-            self.search_radius,
-            self.enforce_connectivity,
-            self.min_size_factor,
-            max_segments,
-            self.sync_free,
-            self.fused,
+            compactness=self.compactness,
+            max_num_iter=self.max_num_iter,
+            search_radius=self.search_radius,
+            enforce_connectivity=self.enforce_connectivity,
+            min_size_factor=self.min_size_factor,
+            max_segments=max_segments,
+            sync_free=self.sync_free,
+            fused=self.fused,
         )
 
     def __repr__(self) -> str:

@@ -8,8 +8,6 @@ no fragmented labels, and a segment count within 30 % of scikit-image's.
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import torch
@@ -18,16 +16,18 @@ import hsmix_torch.superpixels.fast_slic as fs
 from hsmix_torch.metrics import average_quality, superpixel_quality
 from hsmix_torch.superpixels import get_backend, resolve_auto
 
-from ..conftest import load_set
-from .test_torch_slic import _skimage
+from .test_torch_slic import _skimage, load_case
 
 pytest.importorskip("fast_slic")
 
 
-@pytest.mark.parametrize("name,m", [("Kvasir_SEG", 8.0), ("CHASE_DB1", 8.0), ("BUSI", 0.1)])
+@pytest.mark.parametrize(
+    "name,m",
+    [("builtin_rgb", 8.0), ("Kvasir_SEG", 8.0), ("CHASE_DB1", 8.0), ("BUSI", 0.1)],
+)
 @pytest.mark.parametrize("n", [50, 150])
 def test_quality_against_skimage(name, m, n) -> None:
-    images, masks = load_set(name, size=224, limit=6)
+    images, masks = load_case(name)
     labels = get_backend("fast_slic", compactness=m)(images, torch.full((len(images),), n))
     ours, ref = [], []
     for i in range(len(images)):
@@ -117,15 +117,15 @@ def test_value_ranges_and_channel_counts(rgb_batch, grey_batch) -> None:
 
 
 def test_auto_and_missing_package(monkeypatch) -> None:
+    from hsmix_torch.superpixels import SkimageBackend, available_backends, registry
+
     assert resolve_auto(torch.device("cpu")) == "fast_slic"
     monkeypatch.setattr(fs, "fast_slic_available", lambda: False)
     with pytest.raises(ImportError, match="no-build-isolation"):
         fs.FastSlicBackend()
+    # The registry says what can run here; "auto" follows it.
+    monkeypatch.setitem(registry._REGISTRY, "fast_slic", (fs.FastSlicBackend, lambda: False))
+    assert "fast_slic" not in available_backends()
     assert resolve_auto(torch.device("cpu")) == "skimage"
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "skimage" else real_find_spec(name, *a),
-    )
+    monkeypatch.setitem(registry._REGISTRY, "skimage", (SkimageBackend, lambda: False))
     assert resolve_auto(torch.device("cpu")) == "torch"  # no optional package at all

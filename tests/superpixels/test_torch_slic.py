@@ -1,4 +1,5 @@
-"""The batched torch SLIC backend against scikit-image on real images.
+"""The batched torch SLIC backend against scikit-image on real images (and the built-in
+samples, so the goals are checked without ../shared/data too).
 
 Quality goal (issue: torch SLIC backend), per image set and n, means over the images:
 ASA and boundary recall (2 px) within 1 point of scikit-image's, undersegmentation error at
@@ -16,11 +17,25 @@ import torch
 from hsmix_torch.metrics import average_quality, superpixel_quality
 from hsmix_torch.superpixels import TorchSlicBackend, get_backend, resolve_auto, slic
 
-from ..conftest import load_set
+from ..conftest import builtin_batch, load_set
 
 skimage_slic = pytest.importorskip("skimage.segmentation").slic
 
-CASES = [("Kvasir_SEG", 10.0), ("DRIVE", 10.0), ("BUSI", 0.1), ("ISBI2012_EM", 0.1)]
+CASES = [
+    ("builtin_rgb", 10.0),
+    ("builtin_grey", 0.1),
+    ("Kvasir_SEG", 10.0),
+    ("DRIVE", 10.0),
+    ("BUSI", 0.1),
+    ("ISBI2012_EM", 0.1),
+]
+
+
+def load_case(name: str, limit: int = 6) -> tuple[torch.Tensor, torch.Tensor]:
+    """A real data set of ../shared/data, or the built-in samples ("builtin_rgb"/"_grey")."""
+    if name.startswith("builtin"):
+        return builtin_batch(limit, channels=3 if name.endswith("rgb") else 1)
+    return load_set(name, size=224, limit=limit)
 
 
 def _skimage(image_u8: torch.Tensor, n: int, m: float, **kw) -> np.ndarray:
@@ -39,7 +54,7 @@ def _n_pieces(labels: np.ndarray) -> int:
 @pytest.fixture(scope="module", params=CASES, ids=[c[0] for c in CASES])
 def case(request):
     name, m = request.param
-    images, masks = load_set(name, size=224, limit=6)
+    images, masks = load_case(name)
     return name, m, images, masks
 
 
@@ -77,7 +92,11 @@ def test_raw_kmeans_labels_match_skimage(rgb_batch) -> None:
     counts = [50, 150, 300]
     for radius, mean_bound, min_bound in [(2, 0.99, 0.98), (4, 0.999, 0.999)]:
         raw = slic(
-            images, torch.tensor(counts), 10.0, search_radius=radius, enforce_connectivity=False
+            images,
+            torch.tensor(counts),
+            compactness=10.0,
+            search_radius=radius,
+            enforce_connectivity=False,
         )
         agreement = []
         for i, n in enumerate(counts):

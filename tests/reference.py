@@ -1,6 +1,6 @@
 """A faithful per-sample re-implementation of the published HSMix scripts: the baseline.
 
-Written from ``shared/specs/hsmix.md`` the way the authors' scripts work: one pair at a
+Written from the paper and the authors' scripts, the way the authors' scripts work: one pair at a
 time, scikit-image SLIC computed for both images of every pair, OpenCV saliency for both,
 and Python loops over superpixels and regions. It differs from the scripts only where they
 are wrong (hsmix.md): SLIC sees the real image (not a reshape-scrambled one), saliency
