@@ -61,15 +61,28 @@ def main(argv: list[str] | None = None) -> int:
             except ImportError:
                 continue
             times[name] = time_ms(lambda s, bk=backend, x=images, n=n: bk(x, n), cpu, args.repeats)
-        torch_backend = TorchSlicBackend(
-            search_radius=args.search_radius, sync_free=device.type == "cuda"
-        )
         x, nd = images.to(device), n.to(device)
-        times["torch"] = time_ms(
-            lambda s, bk=torch_backend, x=x, n=nd: bk(x, n, max_segments=args.n_segments),
-            device,
-            args.repeats,
+        # The torch SLIC with torch ops, and on CUDA with the Triton assignment kernel.
+        variants = (
+            {"torch": "torch", "torch+triton": "triton"}
+            if device.type == "cuda"
+            else {"torch": "torch"}
         )
+        for label, kernels in variants.items():
+            torch_backend = TorchSlicBackend(
+                search_radius=args.search_radius, sync_free=device.type == "cuda", kernels=kernels
+            )
+            times[label] = time_ms(
+                lambda s, bk=torch_backend, x=x, n=nd: bk(x, n, max_segments=args.n_segments),
+                device,
+                args.repeats,
+            )
+        if "torch+triton" in times:
+            print(
+                f"size {size} B={batch}: torch SLIC with the Triton assignment "
+                f"{times['torch+triton']:.2f} ms, torch ops {times['torch']:.2f} ms "
+                f"({times['torch'] / times['torch+triton']:.1f}x)"
+            )
         for name, ms in times.items():
             rows.append(
                 {
@@ -77,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                     "size": size,
                     "batch": batch,
                     "backend": name,
-                    "device": device_name(device if name == "torch" else cpu),
+                    "device": device_name(device if name.startswith("torch") else cpu),
                     "ms_per_batch": ms,
                     "ms_per_image": ms / batch,
                     "speedup_vs_skimage": times.get("skimage", float("nan")) / ms,

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One device check for a lent GPU session (or, without a GPU, its CPU fallback here):
-#   1. the CUDA tests (sync-free forward, determinism, CPU/GPU agreement, graph capture),
-#   2. the superpixel, HSMix, CUDA-graph and training-step benchmarks,
+#   1. the CUDA tests (sync-free forward, determinism, CPU/GPU agreement, graph capture,
+#      the Triton SLIC assignment kernel equal to the torch ops at 224 and 512),
+#   2. the superpixel (torch SLIC with and without the Triton kernel), HSMix, CUDA-graph
+#      and training-step benchmarks,
 # most important first, then a short summary. Installs nothing; needs torch, numpy,
 # scikit-image, matplotlib, tqdm, pytest on the machine (opencv-contrib for the reference
 # and the parity tests: without it the reference is not timed and those tests skip).
@@ -29,8 +31,9 @@ fi
   torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")'
 
 status=0
-echo "== CUDA tests"
-"$py" -m pytest -q -k "cuda or compile" tests 2>&1 | tee "$out/gpu_tests.log" || status=1
+echo "== CUDA tests (and the Triton kernels against their torch-ops references, on CUDA)"
+"$py" -m pytest -q -p no:cacheprovider -k "cuda or compile or kernels" tests \
+  2>&1 | tee "$out/gpu_tests.log" || status=1
 
 if [ "$device" = cuda ]; then
   echo "== CUDA graph capture"

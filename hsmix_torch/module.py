@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from . import functional as HF
 from ._checks import check_images
 from ._tensor_types import plain, wrap_like
+from .kernels import Kernels, check_kernels
 from .params import HSMixParams
 from .saliency import get_saliency
 from .sampler import PAIRINGS, check_probability, draw, region_beta, region_uniforms, segment_range
@@ -91,6 +92,10 @@ class HSMix(nn.Module):
         validate: check values that need a read-back from the device (mask labels, no
             NaN/Inf in images, the intensity range). Shapes, dtypes and devices are always
             checked. Turn off on the GPU for a forward pass with no host synchronisation.
+        kernels: ``"auto"`` (Triton kernels on CUDA when Triton imports, torch ops
+            elsewhere), ``"triton"`` or ``"torch"`` (:mod:`hsmix_torch.kernels`), for the
+            stages that have a Triton kernel (so far the SLIC assignment round of the
+            ``"torch"`` superpixels); results are the same either way.
 
     Shapes:
         images: ``[B, C, H, W]``, float (any precision) or uint8; any C.
@@ -129,6 +134,7 @@ class HSMix(nn.Module):
         ignore_index: int | None = None,
         intensity_range: tuple[float, float] | None = (0.0, 1.0),
         validate: bool = True,
+        kernels: Kernels = "auto",
     ) -> None:
         super().__init__()
         self.n_segments = segment_range(n_segments)
@@ -162,7 +168,11 @@ class HSMix(nn.Module):
         self.aggregate = aggregate
         self.saliency = saliency
         self.saliency_fn = get_saliency(saliency)
-        self.backend = get_backend(superpixels, compactness=compactness)
+        self.kernels = check_kernels(kernels)
+        options: dict[str, Any] = {"compactness": compactness}
+        if superpixels in ("auto", "torch"):  # the backends with Triton kernels
+            options["kernels"] = kernels
+        self.backend = get_backend(superpixels, **options)
         self.output = output
         self.pairing = pairing
         self.intensity_range = intensity_range
@@ -177,7 +187,7 @@ class HSMix(nn.Module):
             f"superpixels={self.backend!r}, output={self.output!r}{either}, "
             f"pairing={self.pairing!r}, p={self.p}, num_classes={self.num_classes}, "
             f"ignore_index={self.ignore_index}, intensity_range={self.intensity_range}, "
-            f"validate={self.validate}"
+            f"validate={self.validate}, kernels={self.kernels!r}"
         )
 
     @property

@@ -9,6 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
+# Without a GPU, Triton kernels run in Triton's interpreter on CPU tensors; it is chosen when
+# the kernel modules are imported (lazily, by the code that uses them), so set it first.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 from torch import Tensor
 
 from hsmix_torch.data import load_image_folder, resize_crop, sample_batch

@@ -56,7 +56,7 @@ def _to_uint8_rgb(images: Tensor) -> np.ndarray:
     if x.shape[1] not in (1, 3):
         x = x.mean(dim=1, keepdim=True, dtype=torch.float32)
     b, _, h, w = x.shape
-    x = minmax_rescale(x).mul_(255.0).round_()
+    x = minmax_rescale(x, top=255.0).round_()
     # One pass casts to uint8, moves channels last and replicates grey to 3 channels.
     out = torch.empty((b, h, w, 3), dtype=torch.uint8)
     out.copy_(x.permute(0, 2, 3, 1).expand(-1, -1, -1, 3))

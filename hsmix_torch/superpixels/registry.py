@@ -94,6 +94,8 @@ class AutoBackend(SuperpixelBackend):
             options = dict(self.options)
             if name == "torch":  # inside a training step: no host synchronisation at all
                 options.setdefault("sync_free", True)
+            else:  # only the torch SLIC has Triton kernels
+                options.pop("kernels", None)
             self._cache[name] = get_backend(name, **options)
         return self._cache[name]
 

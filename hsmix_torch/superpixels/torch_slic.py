@@ -20,6 +20,7 @@ from torch import Tensor
 
 from .._checks import check_images
 from ..functional import fixed_point_sums, minmax_rescale
+from ..kernels import Kernels, check_kernels, resolve_kernels, with_fallback
 from . import connectivity
 from ._color import rgb_to_lab
 from ._grid import SlicGrid, slic_grid
@@ -127,10 +128,33 @@ def _fused_assign() -> Callable[..., Tensor]:
     return torch.compile(_assign, dynamic=False)
 
 
+def _assign_for(kernels: str, device: torch.device) -> Callable[..., Tensor]:
+    """The assignment round ``kernels`` picks on ``device`` (see :mod:`hsmix_torch.kernels`)."""
+    if resolve_kernels(kernels, device) == "torch":
+        return _assign
+    from ..kernels.slic_assign import slic_assign
+
+    if kernels == "auto":
+        return with_fallback("slic_assign", slic_assign, _assign)
+    return slic_assign
+
+
 def _check_options(
-    max_num_iter: int, search_radius: int, min_size_factor: float, **flags: object
+    max_num_iter: int,
+    search_radius: int,
+    min_size_factor: float,
+    kernels: str,
+    fused: bool,
+    **flags: object,
 ) -> None:
     """The checks shared by :func:`slic` and :class:`TorchSlicBackend` (at construction)."""
+    check_kernels(kernels)
+    if not isinstance(fused, bool):
+        raise TypeError(f"fused must be a bool, got {fused!r}")
+    if fused and kernels == "triton":
+        raise ValueError(
+            'fused=True compiles the torch-ops assignment; kernels="triton" is fused already'
+        )
     if max_num_iter < 1:
         raise ValueError(f"max_num_iter must be >= 1, got {max_num_iter!r}")
     if search_radius < 1:
@@ -154,6 +178,7 @@ def slic(
     max_segments: int | None = None,
     sync_free: bool = False,
     fused: bool = False,
+    kernels: Kernels = "auto",
 ) -> Tensor:
     """Batched SLIC superpixels.
 
@@ -172,7 +197,10 @@ def slic(
         sync_free: no host synchronisation at all (fixed round counts, see connectivity).
         fused: run each k-means round's assignment through ``torch.compile`` (fused
             kernels: 3.5 times less GPU time on an H200; the first call per shape compiles,
-            10-60 s; labels as in eager mode).
+            10-60 s; labels as in eager mode). Implies torch ops for the assignment.
+        kernels: ``"auto"`` (the Triton assignment kernel on CUDA, torch ops elsewhere),
+            ``"triton"`` or ``"torch"`` (see :mod:`hsmix_torch.kernels`). Labels are the
+            same either way.
 
     Returns:
         ``[B, H, W]`` int64 labels, contiguous ``0..K_b-1`` per image, on the images' device.
@@ -188,9 +216,10 @@ def slic(
         max_num_iter,
         search_radius,
         min_size_factor,
+        kernels,
+        fused,
         enforce_connectivity=enforce_connectivity,
         sync_free=sync_free,
-        fused=fused,
     )
     b, c, h, w = images.shape
     dev = images.device
@@ -220,7 +249,7 @@ def slic(
             _home_cell(w, grid.off_x, grid.step_x, grid.nx),
         )
         labels = home[0][:, :, None] * nx_pad + home[1][:, None, :]
-        assign = _fused_assign() if fused else _assign
+        assign = _fused_assign() if fused else _assign_for(kernels, dev)
         for it in range(max_num_iter):
             labels = assign(
                 feats, centres, alive, labels, grid=grid, home=home, radius=search_radius
@@ -259,15 +288,17 @@ class TorchSlicBackend(SuperpixelBackend):
         min_size_factor: float = 0.5,
         sync_free: bool = False,
         fused: bool = False,
+        kernels: Kernels = "auto",
     ) -> None:
         super().__init__(compactness)
         _check_options(
             max_num_iter,
             search_radius,
             min_size_factor,
+            kernels,
+            fused,
             enforce_connectivity=enforce_connectivity,
             sync_free=sync_free,
-            fused=fused,
         )
         self.max_num_iter = int(max_num_iter)
         self.search_radius = int(search_radius)
@@ -275,6 +306,7 @@ class TorchSlicBackend(SuperpixelBackend):
         self.min_size_factor = float(min_size_factor)
         self.sync_free = sync_free
         self.fused = fused
+        self.kernels = kernels
 
     def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
         return slic(
@@ -288,11 +320,12 @@ class TorchSlicBackend(SuperpixelBackend):
             max_segments=max_segments,
             sync_free=self.sync_free,
             fused=self.fused,
+            kernels=self.kernels,
         )
 
     def __repr__(self) -> str:
         return (
             f"TorchSlicBackend(compactness={self.compactness!r}, "
             f"search_radius={self.search_radius}, max_num_iter={self.max_num_iter}, "
-            f"sync_free={self.sync_free}, fused={self.fused})"
+            f"sync_free={self.sync_free}, fused={self.fused}, kernels={self.kernels!r})"
         )

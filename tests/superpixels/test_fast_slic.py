@@ -113,7 +113,8 @@ def test_value_ranges_and_channel_counts(rgb_batch, grey_batch) -> None:
     assert ((k_hu - k_ref).abs() <= 0.1 * k_ref).all()
     four = torch.cat([grey, grey, grey, grey], dim=1)  # channel mean = the grey image
     assert torch.equal(backend(four, n), grey_ref)
-    assert (grey_ref.flatten(1).amax(1) >= 20).all()
+    # Real superpixels, not a handful (low-contrast grey histology merges to about n / 3).
+    assert (grey_ref.flatten(1).amax(1) + 1 >= n // 4).all()
 
 
 def test_auto_and_missing_package(monkeypatch) -> None:

@@ -1,0 +1,159 @@
+"""The Triton SLIC assignment kernel equals the torch-ops round exactly.
+
+Without a GPU the kernel runs in Triton's interpreter on CPU tensors (conftest sets
+TRITON_INTERPRET=1), so shapes are small; with one, the same checks run on CUDA at 224 and
+512. The interpreter runs programs one after another: this kernel has no atomics and no
+communication between programs, so nothing it skips can differ on a GPU.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hsmix_torch.kernels import resolve_kernels, triton_available
+from hsmix_torch.superpixels import slic
+from hsmix_torch.superpixels._grid import slic_grid
+from hsmix_torch.superpixels.torch_slic import _assign, _features, _home_cell
+
+from ..conftest import builtin_batch
+
+pytestmark = pytest.mark.skipif(not triton_available(), reason="Triton is not installed")
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _state(images: torch.Tensor, n: torch.Tensor, jitter: float, seed: int):
+    """A mid-run SLIC state: features, moved centres (some dead), previous labels."""
+    b, c, h, w = images.shape
+    g = torch.Generator(device=images.device).manual_seed(seed)
+    feats = _features(images, 10.0 if c == 3 else 0.1)
+    grid = slic_grid(h, w, n, int(n.max()))
+    iy = torch.arange(grid.ny_pad, device=images.device)
+    ix = torch.arange(grid.nx_pad, device=images.device)
+    cy = grid.off_y[:, None, None] + iy[None, :, None] * grid.step_y[:, None, None]
+    cx = grid.off_x[:, None, None] + ix[None, None, :] * grid.step_x[:, None, None]
+    shape = (b, grid.ny_pad, grid.nx_pad)
+    centres = torch.empty((*shape, 2 + feats.shape[-1]), device=images.device)
+    move = lambda: (torch.rand(shape, generator=g, device=images.device) - 0.5) * jitter  # noqa: E731
+    centres[..., 0] = cy.float() + move()
+    centres[..., 1] = cx.float() + move()
+    centres[..., 2:] = torch.rand((*shape, feats.shape[-1]), generator=g, device=images.device)
+    valid = (iy[None, :, None] < grid.ny[:, None, None]) & (
+        ix[None, None, :] < grid.nx[:, None, None]
+    )
+    alive = valid & (torch.rand(shape, generator=g, device=images.device) > 0.1)
+    home = (
+        _home_cell(h, grid.off_y, grid.step_y, grid.ny),
+        _home_cell(w, grid.off_x, grid.step_x, grid.nx),
+    )
+    labels = torch.randint(
+        0, grid.ny_pad * grid.nx_pad, (b, h, w), generator=g, device=images.device
+    )
+    return feats, centres, alive, labels, grid, home
+
+
+@pytest.mark.parametrize(
+    "b,c,h,w,n",
+    [
+        (2, 3, 48, 64, (12, 30)),
+        (2, 1, 48, 64, (20, 9)),
+        (2, 3, 37, 53, (7, 40)),
+        (1, 3, 24, 24, (1,)),
+    ],
+    ids=["rgb", "grey", "odd", "one-superpixel"],
+)
+@pytest.mark.parametrize("radius", [1, 2])
+def test_one_round_equals_the_torch_ops_round(b, c, h, w, n, radius) -> None:
+    from hsmix_torch.kernels.slic_assign import slic_assign
+
+    images = builtin_batch(b, channels=1 if c == 1 else 3, size=max(h, w))[0]
+    images = images[:, :, :h, :w].float().div(255).to(DEVICE)
+    n = torch.tensor(n, device=DEVICE)
+    for seed, jitter in ((0, 0.0), (1, 6.0)):
+        state = _state(images, n, jitter, seed)
+        feats, centres, alive, labels, grid, home = state
+        ref = _assign(feats, centres, alive, labels, grid=grid, home=home, radius=radius)
+        out = slic_assign(feats, centres, alive, labels, grid=grid, home=home, radius=radius)
+        assert out.dtype == torch.int64 and torch.equal(out, ref)
+
+
+def test_ties_go_to_the_first_candidate() -> None:
+    """Equal centres everywhere: every distance ties with its mirror; the reference's order
+    (rows, then columns, first minimum) decides, and so must the kernel."""
+    from hsmix_torch.kernels.slic_assign import slic_assign
+
+    images = torch.full((1, 1, 32, 32), 0.5, device=DEVICE)
+    feats, centres, alive, labels, grid, home = _state(
+        images, torch.tensor([16], device=DEVICE), 0.0, 0
+    )
+    centres[..., 2:] = 0.25
+    alive[:] = True
+    ref = _assign(feats, centres, alive, labels, grid=grid, home=home, radius=2)
+    out = slic_assign(feats, centres, alive, labels, grid=grid, home=home, radius=2)
+    assert torch.equal(out, ref)
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_whole_slic_gives_the_same_labels(channels) -> None:
+    images = builtin_batch(2, channels=channels, size=48)[0].to(DEVICE)
+    n = torch.tensor([15, 30], device=DEVICE)
+    kw = dict(max_num_iter=3, max_segments=30)
+    ref = slic(images, n, kernels="torch", **kw)
+    out = slic(images, n, kernels="triton", **kw)
+    assert torch.equal(out, ref)
+
+
+def test_kernels_argument_is_checked() -> None:
+    from hsmix_torch.superpixels import get_backend
+
+    with pytest.raises(ValueError, match="kernels must be one of"):
+        slic(torch.rand(1, 3, 8, 8), torch.tensor([4]), kernels="cuda")
+    with pytest.raises(ValueError, match="kernels must be one of"):
+        get_backend("torch", kernels="fast")
+    with pytest.raises(ValueError, match="fused=True compiles"):
+        get_backend("torch", fused=True, kernels="triton")
+    assert resolve_kernels("auto", torch.device("cpu")) == "torch"
+    assert resolve_kernels("torch", torch.device("cuda")) == "torch"
+    with pytest.raises(ValueError, match="cannot run here"):
+        resolve_kernels("triton", torch.device("meta"))
+
+
+def test_auto_falls_back_to_torch_ops_with_a_warning_when_the_kernel_fails() -> None:
+    from hsmix_torch import kernels
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no such PTX")
+
+    run = kernels.with_fallback("test_kernel", broken, lambda x: x + 1)
+    with pytest.warns(RuntimeWarning, match="test_kernel failed"):
+        assert run(1) == 2
+    assert run(2) == 3  # the kernel is not tried again
+    kernels._FAILED.discard("test_kernel")
+
+
+@cuda
+@pytest.mark.parametrize("size", [224, 512])
+def test_cuda_equals_torch_ops_at_full_size(size, any_rgb_batch) -> None:
+    images = any_rgb_batch[0][:4].cuda()
+    if size != 224:
+        images = torch.nn.functional.interpolate(images.float(), size=size).to(torch.uint8)
+    n = torch.tensor([30, 50, 80, 60], device="cuda")
+    ref = slic(images, n, kernels="torch", max_segments=80, sync_free=True)
+    out = slic(images, n, kernels="triton", max_segments=80, sync_free=True)
+    assert torch.equal(out, ref)
+
+
+def test_hsmix_with_triton_kernels_mixes_as_with_torch_ops() -> None:
+    from hsmix_torch import HSMix
+
+    images, masks = builtin_batch(2, size=40)
+    x, y = images.float().div(255).to(DEVICE), masks.to(DEVICE)
+    outs = []
+    for kernels in ("torch", "triton"):
+        aug = HSMix(n_segments=(8, 16), superpixels="torch", num_classes=2, kernels=kernels)
+        g = torch.Generator(device=DEVICE).manual_seed(4)
+        outs.append(aug(x, y, generator=g, return_params=True))
+    assert torch.equal(outs[0][2].superpixels, outs[1][2].superpixels)
+    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])
+    assert "kernels='triton'" in repr(aug.backend)
