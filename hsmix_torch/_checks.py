@@ -10,13 +10,20 @@ __all__ = ["check_images"]
 
 def check_images(images: object, name: str = "images", *, allow_empty_batch: bool = False) -> None:
     """Raise a clear error unless ``images`` is a ``[B, C, H, W]`` float or uint8 tensor with
-    C, H, W >= 1 (and B >= 1 unless ``allow_empty_batch``). Reads no values, so it never
-    synchronises with a device."""
+    C, H, W >= 1 (and B >= 1 unless ``allow_empty_batch``). A last axis of 1, 3 or 4 after
+    more than 4 "channels" is taken for a channels-last batch and refused. Reads no values,
+    so it never synchronises with a device."""
     if not isinstance(images, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
     if images.ndim != 4:
         raise ValueError(
             f"{name} must have shape [B, C, H, W] (channels first), got {tuple(images.shape)}"
+        )
+    _, c, h, w = images.shape
+    if w in (1, 3, 4) and c > 4 and h > 4:
+        raise ValueError(
+            f"{name} look channels-last [B, H, W, C] = {tuple(images.shape)}; HSMix takes "
+            f"channels first [B, C, H, W]: pass {name}.permute(0, 3, 1, 2)"
         )
     if not (images.is_floating_point() or images.dtype == torch.uint8):
         raise TypeError(f"{name} must be floating point or uint8, got {images.dtype}")

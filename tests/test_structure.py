@@ -81,6 +81,8 @@ def test_errors_name_what_is_wrong() -> None:
         aug({"image": x, "mask": y, "ids": Ids()})
     with pytest.raises(ValueError, match=r"channels first"):
         aug({"image": x.permute(0, 2, 3, 1)[..., 0]})  # [B, H, W]: not an image batch
+    with pytest.raises(ValueError, match=r"look channels-last \[B, H, W, C\]"):
+        aug({"image": x.permute(0, 2, 3, 1), "mask": y})
     assert (
         HSMix(superpixels="grid", output="hard")({"image": x, "ids": Ids()})["image"].shape[0] == 3
     )

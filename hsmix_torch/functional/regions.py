@@ -25,7 +25,7 @@ __all__ = [
 # Region sums are accumulated in fixed point (int64, 24 fraction bits: the resolution of a
 # float32 in [0.5, 1)): integer atomics do not depend on the order of the additions, so
 # results are identical run to run on CUDA as well.
-_FIXED_POINT = 2.0**24
+FIXED_POINT_SCALE = 2.0**24
 
 
 def superpixel_mask(labels: Tensor, selected: Tensor) -> Tensor:
@@ -86,7 +86,7 @@ def fixed_point_sums(
     b, pixels = ids.shape
     features = values.unsqueeze(-1) if values.ndim == 2 else values
     f = features.shape[-1]
-    fixed = torch.round(features * _FIXED_POINT).long()  # a power-of-2 scaling: exact
+    fixed = torch.round(features * FIXED_POINT_SCALE).long()  # a power-of-2 scaling: exact
     sums = torch.zeros((b, num_regions, f), dtype=torch.long, device=ids.device)
     # A region's fixed-point sum of values in [0, 1] is below 2**shift; when count * 2**shift
     # also fits in int64, one scatter of (value + 2**shift) carries sums and counts together.
@@ -96,11 +96,11 @@ def fixed_point_sums(
         sums.scatter_add_(1, ids, fixed[..., 0].add_(1 << shift))
         counts = sums >> shift
         sums.bitwise_and_((1 << shift) - 1)
-        return sums.double() / _FIXED_POINT, counts
+        return sums.double() / FIXED_POINT_SCALE, counts
     sums.scatter_add_(1, ids[..., None].expand(-1, -1, f), fixed)
     counts = torch.zeros((b, num_regions), dtype=torch.long, device=ids.device)
     counts.scatter_add_(1, ids, torch.ones_like(ids))
-    out = sums.double() / _FIXED_POINT
+    out = sums.double() / FIXED_POINT_SCALE
     return (out[..., 0] if values.ndim == 2 else out), counts
 
 

@@ -128,15 +128,22 @@ def _fused_assign() -> Callable[..., Tensor]:
     return torch.compile(_assign, dynamic=False)
 
 
-def _assign_for(kernels: str, device: torch.device) -> Callable[..., Tensor]:
-    """The assignment round ``kernels`` picks on ``device`` (see :mod:`hsmix_torch.kernels`)."""
+def _round_ops(
+    kernels: str, device: torch.device
+) -> tuple[Callable[..., Tensor], Callable[..., tuple[Tensor, Tensor]]]:
+    """The assignment and update of a round that ``kernels`` picks on ``device``
+    (see :mod:`hsmix_torch.kernels`)."""
     if resolve_kernels(kernels, device) == "torch":
-        return _assign
+        return _assign, _update
     from ..kernels.slic_assign import slic_assign
+    from ..kernels.slic_update import slic_update
 
     if kernels == "auto":
-        return with_fallback("slic_assign", slic_assign, _assign)
-    return slic_assign
+        return (
+            with_fallback("slic_assign", slic_assign, _assign),
+            with_fallback("slic_update", slic_update, _update),
+        )
+    return slic_assign, slic_update
 
 
 def _check_options(
@@ -249,13 +256,15 @@ def slic(
             _home_cell(w, grid.off_x, grid.step_x, grid.nx),
         )
         labels = home[0][:, :, None] * nx_pad + home[1][:, None, :]
-        assign = _fused_assign() if fused else _assign_for(kernels, dev)
+        assign, update = _round_ops(kernels, dev)
+        if fused:
+            assign = _fused_assign()
         for it in range(max_num_iter):
             labels = assign(
                 feats, centres, alive, labels, grid=grid, home=home, radius=search_radius
             )
             if it + 1 < max_num_iter:  # the last update would not be used
-                means, counts = _update(feats, labels, k_pad)
+                means, counts = update(feats, labels, k_pad)
                 alive = valid & (counts > 0).view(b, ny_pad, nx_pad)
                 centres = torch.where(alive[..., None], means.view_as(centres), centres)
 
