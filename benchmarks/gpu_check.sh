@@ -54,6 +54,10 @@ if [ "$device" = cuda ]; then
     --repeats "$repeats" 2>&1 | tee -a "$out/step_overhead.log"
 fi
 
+echo "== launches per forward and the per-kernel profile"
+"$py" benchmarks/launch_count.py --device "$device" --batch-size 16 --size "$step_size" \
+  2>&1 | tee "$out/launch_count.log"
+
 echo "== superpixels"
 "$py" benchmarks/bench_superpixels.py --device "$device" --batch-sizes "${sp_batches[@]}" \
   --sizes "${sizes[@]}" --repeats 2 --out "$out" 2>&1 | tee "$out/bench_superpixels.log"

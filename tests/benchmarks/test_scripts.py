@@ -102,6 +102,11 @@ def test_bench_loader() -> None:
     assert "images_per_s" in out
 
 
+def test_launch_count() -> None:
+    out = _run("launch_count.py", "--device", "cpu", "--batch-size", "2", "--size", "32")
+    assert "Launches per HSMix forward" in out and "forward" in out
+
+
 @pytest.mark.skipif(not DATA.is_dir(), reason="the quality table is over ../shared/data's sets")
 def test_superpixel_quality(tmp_path) -> None:
     _run("superpixel_quality.py", "--limit", "2", "--n-segments", "20", "--out", str(tmp_path))
