@@ -6,10 +6,12 @@ tensors under ``TRITON_INTERPRET=1``, which must be set before this package's ke
 modules are imported) or ``"torch"``. Kernels are registered as torch custom ops with fake
 implementations, so ``torch.compile`` and CUDA graphs see them as single ops.
 
-Kernels so far, both rounds of the torch SLIC: the assignment (:mod:`.slic_assign`,
-reference ``hsmix_torch.superpixels.torch_slic._assign``) and the centre update's sums
-(:mod:`.slic_update`, reference ``torch_slic._update``). Connectivity, saliency and the
-mixing are still torch ops.
+Kernels so far, for the torch SLIC: the assignment (:mod:`.slic_assign`, reference
+``hsmix_torch.superpixels.torch_slic._assign``), the centre update's sums
+(:mod:`.slic_update`, reference ``torch_slic._update``) and the component-labelling rounds
+of the connectivity step (:mod:`.connectivity`, reference
+``hsmix_torch.superpixels.connectivity._run_rounds``). The small-fragment merge, saliency
+and the mixing are still torch ops.
 """
 
 from __future__ import annotations

@@ -8,10 +8,13 @@ Sums use integer atomics, so results are identical run to run on CUDA.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
 from ..functional import fixed_point_sums
+from ..kernels import resolve_kernels, with_fallback
 
 __all__ = ["enforce_connectivity", "relabel_contiguous"]
 
@@ -110,12 +113,30 @@ def relabel_contiguous(root: Tensor) -> tuple[Tensor, Tensor]:
     return rank[rep].view(b, h, w), is_first.sum(1)
 
 
+def _propagation(labels: Tensor, eh: Tensor, ev: Tensor, kernels: str) -> Callable[..., Tensor]:
+    """``run(parent, rounds)``: min-label propagation rounds in the implementation that
+    ``kernels`` picks (see :mod:`hsmix_torch.kernels`)."""
+
+    def torch_ops(parent: Tensor, rounds: int) -> Tensor:
+        return _run_rounds(parent, eh, ev, rounds)
+
+    if resolve_kernels(kernels, labels.device) == "torch":
+        return torch_ops
+    from ..kernels.connectivity import cc_rounds
+
+    def triton(parent: Tensor, rounds: int) -> Tensor:
+        return cc_rounds(parent, labels, rounds)
+
+    return with_fallback("cc_rounds", triton, torch_ops) if kernels == "auto" else triton
+
+
 def enforce_connectivity(
     labels: Tensor,
     features: Tensor,
     min_size: Tensor,
     rounds: int = 8,
     sync_free: bool = False,
+    kernels: str = "torch",
 ) -> tuple[Tensor, Tensor]:
     """Make every superpixel one 4-connected region with at least ``min_size`` pixels.
 
@@ -134,6 +155,7 @@ def enforce_connectivity(
         sync_free: run ``2 * rounds`` rounds and 12 merge jumps and skip the check: no host
             synchronisation (enough for superpixels; a serpentine component longer than that
             could stay split).
+        kernels: the labelling rounds in Triton or torch ops (the same result).
 
     Returns:
         ``(labels [B, H, W] int64 contiguous per image in raster order, K [B] int64)``.
@@ -141,8 +163,9 @@ def enforce_connectivity(
     b, h, w = labels.shape
     hw, n = h * w, labels.numel()
     eh, ev = _equal_edges(labels)
+    run_rounds = _propagation(labels, eh, ev, kernels)
     parent = torch.arange(n, device=labels.device).view(b, h, w)
-    parent = _run_rounds(parent, eh, ev, 2 * rounds if sync_free else rounds)
+    parent = run_rounds(parent, 2 * rounds if sync_free else rounds)
     slot_min = min_size[:, None].expand(b, hw).reshape(-1)  # min size of each slot's image
     jumps = 12 if sync_free else 6
     while True:
@@ -150,7 +173,7 @@ def enforce_connectivity(
         # The one host synchronisation: were the components and the merge chains resolved?
         if sync_free or bool(_cc_converged(parent, eh, ev) & merged_ok):
             break
-        parent = _run_rounds(parent, eh, ev, 4)
+        parent = run_rounds(parent, 4)
         jumps += 4
     return relabel_contiguous(root.view(b, h, w))
 

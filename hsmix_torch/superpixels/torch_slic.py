@@ -273,7 +273,9 @@ def slic(
             return connectivity.relabel_contiguous(labels + offsets)[0]
         k_placed = grid.ny * grid.nx
         min_size = torch.floor(min_size_factor * (h * w) / k_placed.double()).long()
-        return connectivity.enforce_connectivity(labels, feats, min_size, sync_free=sync_free)[0]
+        return connectivity.enforce_connectivity(
+            labels, feats, min_size, sync_free=sync_free, kernels=kernels
+        )[0]
 
 
 class TorchSlicBackend(SuperpixelBackend):
