@@ -265,15 +265,15 @@ class HSMix(nn.Module):
             soft_lambda = HF.saliency_lambda(relative, regions, 2 * num_labels, self.aggregate)
         soft_lambda = torch.where(active.view(b, 1, 1), soft_lambda.float(), 0.0)
 
+        # A sample is mixed where one of its outputs takes pixels of its partner.
         hard_changed = hard_mask.flatten(1).any(1)
         soft_changed = (soft_lambda.flatten(1) > 0).any(1)
-        mixed = {
-            "hard": hard_changed,
-            "soft": soft_changed,
-            "both": hard_changed | soft_changed,
-        }.get(self.output)
-        if mixed is None:  # "either"
+        if self.output == "either":
             mixed = torch.where(draws.soft, soft_changed, hard_changed)
+        elif self.output == "both":
+            mixed = hard_changed | soft_changed
+        else:
+            mixed = hard_changed if self.output == "hard" else soft_changed
         return HSMixParams(
             partner=partner,
             mixed=mixed,

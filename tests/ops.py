@@ -48,6 +48,7 @@ _INSIDE = {
     "slic_assign": lambda args: 1,
     "slic_update_sums": lambda args: 3,  # two zeroed tables, one kernel
     "cc_rounds": lambda args: 1 + 4 * args[2],  # a copy, then per round a copy and 3 kernels
+    "merge_keys": lambda args: 2,  # a filled table, one kernel
 }
 
 

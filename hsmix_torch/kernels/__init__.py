@@ -8,10 +8,10 @@ implementations, so ``torch.compile`` and CUDA graphs see them as single ops.
 
 Kernels so far, for the torch SLIC: the assignment (:mod:`.slic_assign`, reference
 ``hsmix_torch.superpixels.torch_slic._assign``), the centre update's sums
-(:mod:`.slic_update`, reference ``torch_slic._update``) and the component-labelling rounds
-of the connectivity step (:mod:`.connectivity`, reference
-``hsmix_torch.superpixels.connectivity._run_rounds``). The small-fragment merge, saliency
-and the mixing are still torch ops.
+(:mod:`.slic_update`, reference ``torch_slic._update``), and in the connectivity step the
+component-labelling rounds and the small-fragment merge's neighbour search
+(:mod:`.connectivity`, references ``hsmix_torch.superpixels.connectivity._run_rounds`` and
+``_merge_keys_torch``). The merge's bookkeeping, saliency and the mixing are torch ops.
 """
 
 from __future__ import annotations

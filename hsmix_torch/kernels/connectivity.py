@@ -16,7 +16,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-__all__ = ["cc_rounds"]
+__all__ = ["cc_rounds", "merge_keys"]
 
 _BLOCK = 256
 
@@ -98,3 +98,98 @@ def cc_rounds(parent: Tensor, labels: Tensor, rounds: int) -> Tensor:
     ``parent`` ``[B, H, W]`` int64 flat indices into the batch, ``labels`` ``[B, H, W]``.
     """
     return _cc_rounds_op(parent.contiguous(), labels.contiguous(), rounds)
+
+
+@triton.jit
+def _merge_keys_kernel(
+    root_ptr,  # [N] int64: each pixel's component (a flat slot)
+    means_ptr,  # [N, F] float64: each slot's mean features
+    source_ptr,  # [N] int8: slots that look for a target
+    target_ptr,  # [N] int8: slots that may be chosen
+    best_ptr,  # [N] int64, INT64_MAX: the smallest key per source slot
+    N,
+    H,
+    W,
+    HW,
+    EARLIER_ONLY: tl.constexpr,
+    F: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    inside = offs < N
+    x = offs % W
+    y = (offs // W) % H
+    rp = tl.load(root_ptr + offs, mask=inside, other=0)
+    source = inside & (tl.load(source_ptr + rp, mask=inside, other=0) != 0)
+    for side in tl.static_range(4):  # right, left, down, up
+        if side == 0:
+            has = x + 1 < W
+            step = 1
+        elif side == 1:
+            has = x > 0
+            step = -1
+        elif side == 2:
+            has = y + 1 < H
+            step = W
+        else:
+            has = y > 0
+            step = -W
+        ok = source & has
+        rq = tl.load(root_ptr + offs + step, mask=ok, other=0)
+        ok = ok & (rq != rp) & (tl.load(target_ptr + rq, mask=ok, other=0) != 0)
+        if EARLIER_ONLY:
+            ok = ok & (rq < rp)
+        score = tl.zeros([BLOCK], tl.float64)
+        for f in tl.static_range(F):
+            d = tl.load(means_ptr + rp * F + f, mask=ok, other=0.0) - tl.load(
+                means_ptr + rq * F + f, mask=ok, other=0.0
+            )
+            score = d * d if f == 0 else score + d * d
+        bits = score.to(tl.float32).to(tl.int32, bitcast=True).to(tl.int64)
+        key = (bits << 32) | (rq % HW)
+        tl.atomic_min(best_ptr + rp, key, mask=ok)
+
+
+@torch.library.custom_op("hsmix_torch::merge_keys", mutates_args=())
+def _merge_keys_op(
+    root: Tensor, means: Tensor, source: Tensor, target: Tensor, earlier_only: bool
+) -> Tensor:
+    _, h, w = root.shape
+    n = root.numel()
+    best = torch.full((n,), torch.iinfo(torch.int64).max, dtype=torch.int64, device=root.device)
+    _merge_keys_kernel[(triton.cdiv(n, _BLOCK),)](
+        root,
+        means,
+        source.view(torch.int8),
+        target.view(torch.int8),
+        best,
+        n,
+        h,
+        w,
+        h * w,
+        EARLIER_ONLY=earlier_only,
+        F=means.shape[1],
+        BLOCK=_BLOCK,
+        enable_fp_fusion=False,
+    )
+    return best
+
+
+@_merge_keys_op.register_fake
+def _(root, means, source, target, earlier_only):
+    return root.new_empty((root.numel(),))
+
+
+def merge_keys(
+    root: Tensor, means: Tensor, source: Tensor, target: Tensor, earlier_only: bool
+) -> Tensor:
+    """The Triton version of the key search in ``connectivity._pick_targets``: for each
+    source slot the smallest ``(float32 bits of the squared mean distance) << 32 | slot``
+    over its 4-neighbour components that may be chosen, else ``INT64_MAX``."""
+    return _merge_keys_op(
+        root.contiguous(),
+        means.contiguous(),
+        source.contiguous(),
+        target.contiguous(),
+        earlier_only,
+    )

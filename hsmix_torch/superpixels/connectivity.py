@@ -68,6 +68,24 @@ def _neighbour_pairs(root: Tensor) -> list[tuple[Tensor, Tensor]]:
     return [(left, right), (right, left), (up, down), (down, up)]
 
 
+def _merge_keys_torch(
+    root: Tensor, means: Tensor, source: Tensor, target: Tensor, earlier_only: bool
+) -> Tensor:
+    """For each source slot, the smallest ``score bits << 32 | slot`` over its adjacent
+    components that may be chosen (score: squared distance of the mean features), else
+    ``INT64_MAX``. ``root`` ``[B, H, W]`` flat slots, ``means`` ``[N, F]`` float64."""
+    hw = root.shape[1] * root.shape[2]
+    best = torch.full((root.numel(),), _INT64_MAX, dtype=torch.long, device=root.device)
+    for rp, rq in _neighbour_pairs(root):
+        ok = (rp != rq) & source[rp] & target[rq]
+        if earlier_only:
+            ok &= rq < rp
+        score = ((means[rp] - means[rq]) ** 2).sum(-1).float()  # >= 0: orders like its bits
+        key = (score.view(torch.int32).long() << 32) | (rq % hw)
+        best.scatter_reduce_(0, rp, torch.where(ok, key, _INT64_MAX), "amin")
+    return best
+
+
 def _pick_targets(
     root: Tensor,
     features: Tensor,
@@ -75,24 +93,19 @@ def _pick_targets(
     eligible_source: Tensor,
     eligible_target: Tensor,
     earlier_only: bool,
-    hw: int,
+    merge_keys: Callable[..., Tensor],
 ) -> Tensor:
     """For each eligible component, its adjacent component with the closest mean features.
 
     Returns ``[N]`` int64: the chosen root per root slot, or the slot itself when nothing is
-    chosen. Ties go to the smaller root.
+    chosen. Ties go to the smaller root. ``merge_keys`` is :func:`_merge_keys_torch` or its
+    Triton version.
     """
     n = root.numel()
+    hw = root.shape[1] * root.shape[2]
     sums, _ = fixed_point_sums(features.reshape(1, n, -1), root.reshape(1, n), n)
     means = sums[0] / sizes.clamp(min=1)[:, None]
-    best = torch.full((n,), _INT64_MAX, dtype=torch.long, device=root.device)
-    for rp, rq in _neighbour_pairs(root):
-        ok = (rp != rq) & eligible_source[rp] & eligible_target[rq]
-        if earlier_only:
-            ok &= rq < rp
-        score = ((means[rp] - means[rq]) ** 2).sum(-1).float()  # >= 0: orders like its bits
-        key = (score.view(torch.int32).long() << 32) | (rq % hw)
-        best.scatter_reduce_(0, rp, torch.where(ok, key, _INT64_MAX), "amin")
+    best = merge_keys(root, means, eligible_source, eligible_target, earlier_only)
     slots = torch.arange(n, device=root.device)
     chosen = (best & 0xFFFFFFFF) + (slots // hw) * hw
     return torch.where(best != _INT64_MAX, chosen, slots)
@@ -113,21 +126,28 @@ def relabel_contiguous(root: Tensor) -> tuple[Tensor, Tensor]:
     return rank[rep].view(b, h, w), is_first.sum(1)
 
 
-def _propagation(labels: Tensor, eh: Tensor, ev: Tensor, kernels: str) -> Callable[..., Tensor]:
-    """``run(parent, rounds)``: min-label propagation rounds in the implementation that
+def _implementations(
+    labels: Tensor, eh: Tensor, ev: Tensor, kernels: str
+) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
+    """``(run_rounds(parent, rounds), merge_keys(...))`` in the implementation that
     ``kernels`` picks (see :mod:`hsmix_torch.kernels`)."""
 
-    def torch_ops(parent: Tensor, rounds: int) -> Tensor:
+    def torch_rounds(parent: Tensor, rounds: int) -> Tensor:
         return _run_rounds(parent, eh, ev, rounds)
 
     if resolve_kernels(kernels, labels.device) == "torch":
-        return torch_ops
-    from ..kernels.connectivity import cc_rounds
+        return torch_rounds, _merge_keys_torch
+    from ..kernels.connectivity import cc_rounds, merge_keys
 
-    def triton(parent: Tensor, rounds: int) -> Tensor:
+    def triton_rounds(parent: Tensor, rounds: int) -> Tensor:
         return cc_rounds(parent, labels, rounds)
 
-    return with_fallback("cc_rounds", triton, torch_ops) if kernels == "auto" else triton
+    if kernels == "auto":
+        return (
+            with_fallback("cc_rounds", triton_rounds, torch_rounds),
+            with_fallback("merge_keys", merge_keys, _merge_keys_torch),
+        )
+    return triton_rounds, merge_keys
 
 
 def enforce_connectivity(
@@ -155,7 +175,8 @@ def enforce_connectivity(
         sync_free: run ``2 * rounds`` rounds and 12 merge jumps and skip the check: no host
             synchronisation (enough for superpixels; a serpentine component longer than that
             could stay split).
-        kernels: the labelling rounds in Triton or torch ops (the same result).
+        kernels: the labelling rounds and the merge's neighbour search in Triton or torch
+            ops (the same result).
 
     Returns:
         ``(labels [B, H, W] int64 contiguous per image in raster order, K [B] int64)``.
@@ -163,13 +184,13 @@ def enforce_connectivity(
     b, h, w = labels.shape
     hw, n = h * w, labels.numel()
     eh, ev = _equal_edges(labels)
-    run_rounds = _propagation(labels, eh, ev, kernels)
+    run_rounds, merge_keys = _implementations(labels, eh, ev, kernels)
     parent = torch.arange(n, device=labels.device).view(b, h, w)
     parent = run_rounds(parent, 2 * rounds if sync_free else rounds)
     slot_min = min_size[:, None].expand(b, hw).reshape(-1)  # min size of each slot's image
     jumps = 12 if sync_free else 6
     while True:
-        root, merged_ok = _merge_small(parent, features, slot_min, jumps)
+        root, merged_ok = _merge_small(parent, features, slot_min, jumps, merge_keys)
         # The one host synchronisation: were the components and the merge chains resolved?
         if sync_free or bool(_cc_converged(parent, eh, ev) & merged_ok):
             break
@@ -179,18 +200,22 @@ def enforce_connectivity(
 
 
 def _merge_small(
-    parent: Tensor, features: Tensor, slot_min: Tensor, jumps: int
+    parent: Tensor,
+    features: Tensor,
+    slot_min: Tensor,
+    jumps: int,
+    merge_keys: Callable[..., Tensor],
 ) -> tuple[Tensor, Tensor]:
     """Both merge passes; returns the final group id per pixel and whether the jumps resolved."""
     b, h, w = parent.shape
-    hw, n = h * w, parent.numel()
+    n = parent.numel()
     root = parent.reshape(-1)
     ones = torch.ones_like(root)
     everyone = torch.ones(n, dtype=torch.bool, device=root.device)
 
     sizes = torch.zeros(n, dtype=torch.long, device=root.device).index_add_(0, root, ones)
     small = sizes < slot_min
-    target = _pick_targets(root.view(b, h, w), features, sizes, small, everyone, True, hw)
+    target = _pick_targets(root.view(b, h, w), features, sizes, small, everyone, True, merge_keys)
     # Targets point to strictly earlier roots, so the merges form a forest: jump to its roots.
     for _ in range(jumps):
         target = target[target]
@@ -199,5 +224,5 @@ def _merge_small(
 
     sizes = torch.zeros(n, dtype=torch.long, device=root.device).index_add_(0, root, ones)
     small = (sizes < slot_min) & (sizes > 0)
-    target = _pick_targets(root.view(b, h, w), features, sizes, small, ~small, False, hw)
+    target = _pick_targets(root.view(b, h, w), features, sizes, small, ~small, False, merge_keys)
     return target[root], resolved

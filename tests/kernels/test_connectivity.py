@@ -38,3 +38,25 @@ def test_enforce_connectivity_gives_the_same_superpixels() -> None:
         ref = C.enforce_connectivity(labels, feats, min_size, sync_free=sync_free)
         out = C.enforce_connectivity(labels, feats, min_size, sync_free=sync_free, kernels="triton")
         assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
+
+
+@pytest.mark.parametrize("earlier_only", [True, False])
+def test_merge_keys_equal_the_torch_ops_search(earlier_only) -> None:
+    """The merge's neighbour search: float64 scores rounded to float32 and packed with the
+    slot, the smallest key per source slot (an integer atomic_min)."""
+    from hsmix_torch.kernels.connectivity import merge_keys
+
+    g = torch.Generator(device=DEVICE).manual_seed(1)
+    labels = torch.randint(0, 4, (2, 6, 8), generator=g, device=DEVICE)
+    labels = labels.repeat_interleave(3, 1).repeat_interleave(3, 2)
+    eh, ev = C._equal_edges(labels)
+    parent = torch.arange(labels.numel(), device=DEVICE).view(labels.shape)
+    root = C._run_rounds(parent, eh, ev, 16)
+    n = root.numel()
+    means = torch.rand(n, 3, generator=g, device=DEVICE, dtype=torch.float64)
+    means[::7] = means[1::7]  # equal scores: ties go to the smaller slot
+    source = torch.rand(n, generator=g, device=DEVICE) < 0.5
+    target = torch.rand(n, generator=g, device=DEVICE) < 0.7
+    ref = C._merge_keys_torch(root, means, source, target, earlier_only)
+    out = merge_keys(root, means, source, target, earlier_only)
+    assert torch.equal(out, ref) and (ref != torch.iinfo(torch.int64).max).any()
