@@ -45,12 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for kernels in variants:
         slic = get_backend("torch", sync_free=True, kernels=kernels)
-        aug = HSMix(n_segments=tuple(args.n_segments), num_classes=2, validate=False)
+        aug = HSMix(
+            n_segments=tuple(args.n_segments), num_classes=2, validate=False, kernels=kernels
+        )
         aug.backend = slic
         aug(x, y)  # warm-up: compiles kernels, caches tables
         stages = {
             "superpixels": lambda slic=slic: slic(x, n, max_segments=args.n_segments[1]),
-            "saliency": lambda: fine_grained(x),
+            "saliency": lambda kernels=kernels: fine_grained(x, kernels=kernels),
             "forward": lambda aug=aug: aug(x, y),
         }
         for stage, fn in stages.items():

@@ -94,8 +94,8 @@ class HSMix(nn.Module):
             checked. Turn off on the GPU for a forward pass with no host synchronisation.
         kernels: ``"auto"`` (Triton kernels on CUDA when Triton imports, torch ops
             elsewhere), ``"triton"`` or ``"torch"`` (:mod:`hsmix_torch.kernels`), for the
-            stages that have a Triton kernel (so far the SLIC assignment round of the
-            ``"torch"`` superpixels); results are the same either way.
+            stages that have Triton kernels (the ``"torch"`` superpixels' SLIC rounds and
+            connectivity, the fine-grained saliency); results are the same either way.
 
     Shapes:
         images: ``[B, C, H, W]``, float (any precision) or uint8; any C.
@@ -167,7 +167,7 @@ class HSMix(nn.Module):
         self.alpha = float(alpha)
         self.aggregate = aggregate
         self.saliency = saliency
-        self.saliency_fn = get_saliency(saliency)
+        self.saliency_fn = get_saliency(saliency, kernels=check_kernels(kernels))
         self.kernels = check_kernels(kernels)
         options: dict[str, Any] = {"compactness": compactness}
         if superpixels in ("auto", "torch"):  # the backends with Triton kernels

@@ -49,6 +49,8 @@ _INSIDE = {
     "slic_update_sums": lambda args: 3,  # two zeroed tables, one kernel
     "cc_rounds": lambda args: 1 + 4 * args[2],  # a copy, then per round a copy and 3 kernels
     "merge_keys": lambda args: 2,  # a filled table, one kernel
+    # three kernels, the integral (2 cumsums, 2 pads, a copy), a zeroed peak table
+    "fine_grained_maps": lambda args: 9,
 }
 
 

@@ -11,7 +11,9 @@ Kernels so far, for the torch SLIC: the assignment (:mod:`.slic_assign`, referen
 (:mod:`.slic_update`, reference ``torch_slic._update``), and in the connectivity step the
 component-labelling rounds and the small-fragment merge's neighbour search
 (:mod:`.connectivity`, references ``hsmix_torch.superpixels.connectivity._run_rounds`` and
-``_merge_keys_torch``). The merge's bookkeeping, saliency and the mixing are torch ops.
+``_merge_keys_torch``); fine-grained saliency (:mod:`.saliency`, reference
+``hsmix_torch.saliency.fine_grained``'s torch body). The merge's bookkeeping, the region
+reductions and the mixing are torch ops.
 """
 
 from __future__ import annotations

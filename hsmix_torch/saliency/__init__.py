@@ -7,9 +7,11 @@ channel count) and return float32 ``[B, 1, H, W]`` maps in ``[0, 1]`` on the sam
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from torch import Tensor
 
+from ..kernels import Kernels, check_kernels
 from .fine_grained import fine_grained
 from .spectral_residual import spectral_residual
 
@@ -23,10 +25,14 @@ _BUILTIN: dict[str, SaliencyFn] = {
 }
 
 
-def get_saliency(saliency: str | SaliencyFn) -> SaliencyFn:
-    """Resolve a saliency name (``"fine_grained"``, ``"spectral_residual"``) or callable."""
+def get_saliency(saliency: str | SaliencyFn, kernels: Kernels = "auto") -> SaliencyFn:
+    """Resolve a saliency name (``"fine_grained"``, ``"spectral_residual"``) or callable;
+    ``kernels`` reaches the maps that have Triton kernels (fine-grained)."""
+    check_kernels(kernels)
     if callable(saliency):
         return saliency
+    if saliency == "fine_grained":
+        return partial(fine_grained, kernels=kernels)
     if isinstance(saliency, str) and saliency in _BUILTIN:
         return _BUILTIN[saliency]
     raise ValueError(

@@ -9,10 +9,13 @@ contrast at six scales with OpenCV's asymmetric cropped windows, and its 8-bit m
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
 from .._checks import check_images
+from ..kernels import Kernels, resolve_kernels, with_fallback
 from ._borders import reflect101_pad
 from ._common import grey_levels
 
@@ -49,7 +52,7 @@ def _integral(g: Tensor) -> Tensor:
     return torch.nn.functional.pad(t, (1, 0, 1, 0)).float()
 
 
-def fine_grained(images: Tensor) -> Tensor:
+def fine_grained(images: Tensor, *, kernels: Kernels = "auto") -> Tensor:
     """Fine-grained static saliency, as OpenCV computes it, for a batch of images.
 
     Args:
@@ -58,6 +61,8 @@ def fine_grained(images: Tensor) -> Tensor:
             algorithm is only meaningful on 8-bit input. uint8 images are used as they are.
             C = 3 is RGB (OpenCV's luminance weights, applied in the right order); C = 1 is
             grey; other channel counts use the rounded channel mean as grey.
+        kernels: ``"auto"`` (Triton kernels on CUDA, torch ops elsewhere), ``"triton"`` or
+            ``"torch"`` (:mod:`hsmix_torch.kernels`); the same map either way.
 
     Returns:
         float32 ``[B, 1, H, W]`` in ``[0, 1]`` on the input's device, taking the 256 values
@@ -69,7 +74,26 @@ def fine_grained(images: Tensor) -> Tensor:
     b, _, h, w = images.shape
     if b == 0 or h * w <= 1:  # a 1x1 window has no surround: OpenCV's 0/0 gives 0
         return torch.zeros((b, 1, h, w), dtype=torch.float32, device=images.device)
-    centre = _blur121(_blur121(grey_levels(images)))  # 8-bit values, exact in float32
+    return _maps_for(kernels, images.device)(grey_levels(images))
+
+
+def _maps_for(kernels: str, device: torch.device) -> Callable[[Tensor], Tensor]:
+    """The map of grey levels that ``kernels`` picks on ``device`` (hsmix_torch.kernels)."""
+    if resolve_kernels(kernels, device) == "torch":
+        return _maps
+    from ..kernels.saliency import fine_grained_maps
+
+    return (
+        with_fallback("fine_grained", fine_grained_maps, _maps)
+        if kernels == "auto"
+        else (fine_grained_maps)
+    )
+
+
+def _maps(grey: Tensor) -> Tensor:
+    """The fine-grained map ``[B, 1, H, W]`` of 8-bit grey levels ``[B, H, W]`` in torch ops."""
+    b, h, w = grey.shape
+    centre = _blur121(_blur121(grey))  # 8-bit values, exact in float32
     table = _integral(centre)
 
     # Window corners are clamped to the table, so a replicate-padded table turns every corner
@@ -77,7 +101,7 @@ def fine_grained(images: Tensor) -> Tensor:
     # pad + y + n + 1 of the padded one, and likewise for max(y - n + 1, 0) and for columns.
     pad = max(_HALF_SIZES) + 1
     padded = torch.nn.functional.pad(table[:, None], (pad, pad, pad, pad), mode="replicate")[:, 0]
-    dev = images.device
+    dev = grey.device
     ys = torch.arange(h, device=dev)
     xs = torch.arange(w, device=dev)
     # |t| <= 255 per scale, so sums over the six scales fit int16 (half the traffic of int32).
