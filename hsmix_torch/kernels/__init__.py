@@ -22,7 +22,6 @@ import importlib.util
 import os
 import warnings
 from collections.abc import Callable
-from functools import cache
 from typing import Literal, TypeVar
 
 import torch
@@ -43,10 +42,13 @@ Kernels = Literal["auto", "triton", "torch"]
 KERNELS = ("auto", "triton", "torch")
 
 
-@cache
+# Found once at import: a plain constant is what torch.compile traces best.
+_TRITON_FOUND = importlib.util.find_spec("triton") is not None
+
+
 def triton_available() -> bool:
     """True when Triton can be imported (CUDA builds of torch ship it)."""
-    return importlib.util.find_spec("triton") is not None
+    return _TRITON_FOUND
 
 
 def _interpreting() -> bool:
