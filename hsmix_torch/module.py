@@ -167,8 +167,8 @@ class HSMix(nn.Module):
         self.alpha = float(alpha)
         self.aggregate = aggregate
         self.saliency = saliency
-        self.saliency_fn = get_saliency(saliency, kernels=check_kernels(kernels))
         self.kernels = check_kernels(kernels)
+        self.saliency_fn = get_saliency(saliency, kernels=self.kernels)
         options: dict[str, Any] = {"compactness": compactness}
         if superpixels in ("auto", "torch"):  # the backends with Triton kernels
             options["kernels"] = kernels
@@ -364,6 +364,8 @@ class HSMix(nn.Module):
             raise ValueError(f"params are on {params.hard_mask.device} but images on {x.device}")
         if self.output == "either" and params.soft is None:
             raise ValueError('output="either" needs params made with output="either"')
+        if dense is not None and len(dense) != len(masks):
+            raise ValueError(f"dense must hold one flag per mask ({len(masks)}), got {dense!r}")
         layouts = []
         for k, m in enumerate(masks):
             m = plain(m)

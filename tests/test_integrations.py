@@ -184,6 +184,8 @@ def test_hsmixd_mixes_any_number_of_keys_with_the_same_maps(rgb_batch) -> None:
     # The weight map's hard block uses the same M as the image.
     m = params.hard_mask[:, None]
     assert torch.equal(out["weight"][:4], torch.where(m, weight[params.partner], weight))
+    with pytest.raises(ValueError, match="one flag per mask"):
+        t.aug.mix(x, [masks[:4], weight], params, dense=[True])
     with pytest.raises(ValueError, match="dense_keys"):
         HSMixd(keys=("image", "label"), dense_keys=("weight",))
     with pytest.raises(ValueError, match="whole numbers"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import warnings
 from collections.abc import Callable
+from functools import cache
 
 import torch
 from torch import Tensor
@@ -43,6 +44,7 @@ def available_backends() -> list[str]:
     return sorted(name for name, (_, available) in _REGISTRY.items() if available())
 
 
+@cache  # "auto" asks on every call on the CPU
 def skimage_available() -> bool:
     """True when scikit-image can be imported."""
     return importlib.util.find_spec("skimage") is not None
