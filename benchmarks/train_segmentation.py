@@ -1,21 +1,39 @@
-"""Does HSMix help? Train a small U-Net with each mixing method and compare Dice and IoU.
+"""Does HSMix help? A paired comparison of mixing methods when training a small U-Net.
 
-Data: a set of ../shared/data (Kvasir-SEG polyps by default) with a fixed split: the sorted
-file list, every 5th pair held out for testing, the rest for training; images resized
-(shorter side) and centre-cropped. Methods: no mixing, rectangle CutMix for segmentation,
-MixUp, HSMix hard only, HSMix soft only, HSMix (both branches, as published). The training
-loop is the one users write: the batch goes to the device, the augmentation is one line,
-the loss (soft cross-entropy + soft Dice) takes probability masks. Reported: foreground
-Dice and IoU on the held-out images, mean and standard deviation over seeds; a table, CSV
-and a PNG bar plot.
+Paired design: for every (data set, seed) all methods share the train/test split (80/20,
+drawn from the seed), the initial weights and the order of the batches; only the
+augmentation differs. Differences between methods are therefore taken seed by seed, which
+removes the spread that split, initialisation and batch order add to each method alone.
 
-    python benchmarks/train_segmentation.py --quick        # under 10 minutes on 2 CPU cores
-    python benchmarks/train_segmentation.py --device cuda  # the full setting, for a GPU
+Methods (B images per step unless said):
+  none           no mixing
+  none_2b        no mixing on 2B images per step: the control that sees as many samples per
+                 step as ``hsmix`` (the batch's B images and B more from a second shuffle)
+  cutmix         rectangle CutMix for segmentation
+  mixup          MixUp, one Beta(0.4, 0.4) weight per pair
+  hsmix_hard     HSMix, hard branch only
+  hsmix_soft     HSMix, soft branch only
+  hsmix_either   HSMix, each sample hard or soft (p_soft 0.5), B samples
+  hsmix          HSMix as published: both branches, 2B samples per step
+Fair comparisons: the B-sample methods with each other; ``hsmix`` with ``none_2b``.
+
+Reported per data set and method: foreground Dice and IoU on the held-out images, mean and
+a 95 % t interval over seeds; the paired differences (HSMix variant minus no mixing, minus
+CutMix) with 95 % t intervals over seeds; per run, diagnostics for collapse (the fraction
+of test pixels predicted foreground, the last epoch's loss). Rows are appended to the CSV as
+runs finish, and a rerun with the same settings skips the runs already there (resumable).
+
+    python benchmarks/train_segmentation.py --quick        # minutes, a smoke run
+    python benchmarks/train_segmentation.py --preset cpu   # the RESULTS.md table, 2 CPU cores
+    python benchmarks/train_segmentation.py --preset gpu   # closer to the paper, for a GPU
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import csv
+import math
 import statistics
 import sys
 import time
@@ -27,13 +45,41 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import DATA, OUT, device_name, pick_device, print_table, write_csv  # noqa: E402
+from benchmarks.common import DATA, OUT, device_name, pick_device  # noqa: E402
 from benchmarks.unet import UNet, soft_dice_ce_loss  # noqa: E402
 from hsmix_torch import HSMix  # noqa: E402
 from hsmix_torch.data import load_image_folder, sample_batch  # noqa: E402
 from hsmix_torch.functional import one_hot  # noqa: E402
 
-METHODS = ("none", "cutmix", "mixup", "hsmix_hard", "hsmix_soft", "hsmix")
+METHODS = (
+    "none",
+    "none_2b",
+    "cutmix",
+    "mixup",
+    "hsmix_hard",
+    "hsmix_soft",
+    "hsmix_either",
+    "hsmix",
+)
+HSMIX_OUTPUT = {
+    "hsmix_hard": "hard",
+    "hsmix_soft": "soft",
+    "hsmix_either": "either",
+    "hsmix": "both",
+}
+# Which baseline each HSMix variant is compared with fairly (same samples per step).
+NO_MIXING = {"hsmix_hard": "none", "hsmix_soft": "none", "hsmix_either": "none", "hsmix": "none_2b"}
+PRESETS = {
+    "quick": dict(size=64, epochs=2, width=8, seeds=[0, 1], datasets=["Kvasir_SEG"]),
+    "cpu": dict(
+        size=64, epochs=12, width=16, seeds=[0, 1, 2, 3, 4], datasets=["Kvasir_SEG", "BUSI"]
+    ),
+    "gpu": dict(
+        size=224, epochs=60, width=32, seeds=list(range(10)), datasets=["Kvasir_SEG", "BUSI"]
+    ),
+}
+# The settings that make two runs comparable; a resumed run must match all of them.
+CONFIG_KEYS = ("size", "epochs", "width", "batch_size", "lr", "max_steps")
 
 
 def cutmix(x: Tensor, y: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -63,20 +109,28 @@ def mixup(x: Tensor, y: Tensor, g: torch.Generator, alpha: float = 0.4) -> tuple
     return torch.lerp(x, x[partner], lam), torch.lerp(y, y[partner], lam)
 
 
-def load(name: str, size: int) -> tuple[Tensor, Tensor, Tensor, Tensor, str]:
+def load(name: str, size: int) -> tuple[Tensor, Tensor, str]:
+    """A data set of ../shared/data as float [0, 1] images and int64 masks, every pair kept
+    (BUSI's normal images with empty masks included); ``builtin-rgb`` / ``builtin-grey``, or
+    a missing folder, give 20 built-in samples."""
     if (DATA / name).is_dir():
         images, masks, _ = load_image_folder(DATA / name, size=size)
-        images = images.float() / 255
-        source = f"{name}: {len(images)} pairs"
-    else:
-        images, masks = sample_batch(size, count=20)
-        source = "20 built-in samples (../shared/data absent)"
-    test = torch.arange(len(images)) % 5 == 4
-    return images[~test], masks[~test], images[test], masks[test], source
+        return images.float() / 255, masks, f"{name} ({len(images)} pairs)"
+    channels = 1 if name in ("BUSI", "builtin-grey") else 3
+    images, masks = sample_batch(size, count=20, channels=channels)
+    return images, masks, f"{name}: 20 built-in samples (no data folder)"
 
 
-def dice_iou(logits: Tensor, masks: Tensor) -> tuple[float, float]:
-    """Foreground Dice and IoU per image, averaged (an empty truth and prediction count 1)."""
+def split(n: int, seed: int) -> tuple[Tensor, Tensor]:
+    """The seed's 80/20 split of ``n`` pairs (indices of train, test)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_test = max(1, n // 5)
+    return order[n_test:], order[:n_test]
+
+
+def dice_iou(logits: Tensor, masks: Tensor) -> tuple[float, float, float]:
+    """Foreground Dice and IoU per image, averaged (an empty truth and prediction count 1),
+    and the fraction of pixels predicted foreground."""
     pred = logits.argmax(1) > 0
     truth = masks > 0
     inter = (pred & truth).sum((1, 2)).float()
@@ -84,97 +138,207 @@ def dice_iou(logits: Tensor, masks: Tensor) -> tuple[float, float]:
     union = (pred | truth).sum((1, 2)).float()
     dice = torch.where(total > 0, 2 * inter / total.clamp(min=1), 1.0)
     iou = torch.where(union > 0, inter / union.clamp(min=1), 1.0)
-    return float(dice.mean()), float(iou.mean())
+    return float(dice.mean()), float(iou.mean()), float(pred.float().mean())
+
+
+def batches(n: int, batch_size: int, seed: int, epoch: int, stream: int = 0) -> list[Tensor]:
+    """The epoch's batches of train indices: the same for every method of a seed."""
+    g = torch.Generator().manual_seed((seed * 1_000 + epoch) * 10 + stream)
+    order = torch.randperm(n, generator=g)
+    return [order[s : s + batch_size] for s in range(0, n - batch_size + 1, batch_size)]
+
+
+def augment(
+    method: str, aug: HSMix | None, x: Tensor, y: Tensor, g: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """One training batch of ``method`` from images ``x`` and int64 masks ``y``; masks come
+    back as probabilities [N, 2, H, W]."""
+    if aug is not None:
+        x, y = aug(x, y, generator=g)  # the one line a user writes
+    if not y.is_floating_point():  # integer maps: no mixing, CutMix, MixUp, hard-only HSMix
+        y = one_hot(y, 2)
+    if method == "cutmix":
+        x, y = cutmix(x, y, g)
+    elif method == "mixup":
+        x, y = mixup(x, y, g)
+    return x, y
 
 
 def train_one(
-    method: str, seed: int, data, args, device: torch.device, progress
+    method: str,
+    seed: int,
+    data: tuple[Tensor, Tensor, Tensor, Tensor],
+    init: dict[str, Tensor],
+    args: argparse.Namespace,
+    device: torch.device,
+    progress,
 ) -> dict[str, object]:
     train_x, train_y, test_x, test_y = data
-    torch.manual_seed(seed)
-    g = torch.Generator(device=device).manual_seed(seed)
     model = UNet(train_x.shape[1], 2, width=args.width).to(device)
+    model.load_state_dict(init)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    outputs = {"hsmix_hard": "hard", "hsmix_soft": "soft", "hsmix": "both"}
+    g = torch.Generator(device=device).manual_seed(seed)
     aug = (
-        HSMix(n_segments=(30, 80), p_hard=0.2, num_classes=2, output=outputs[method])
-        if method in outputs
+        HSMix(n_segments=(30, 80), p_hard=0.2, num_classes=2, output=HSMIX_OUTPUT[method])
+        if method in HSMIX_OUTPUT
         else None
     )
-    steps = 0
-    t0 = time.perf_counter()
-    for _ in range(args.epochs):
-        if args.max_steps and steps >= args.max_steps:
-            break
-        order = torch.randperm(
-            len(train_x), generator=torch.Generator().manual_seed(seed * 1000 + steps)
-        )
-        for start in range(0, len(order) - args.batch_size + 1, args.batch_size):
-            idx = order[start : start + args.batch_size]
-            x, y = train_x[idx].to(device), train_y[idx].to(device)
-            if aug is not None:
-                x, y = aug(x, y, generator=g)  # the one line
-            if not y.is_floating_point():  # no mixing, CutMix, MixUp, and HSMix's hard branch
-                y = one_hot(y, 2)
-            if aug is None:
-                if method == "cutmix":
-                    x, y = cutmix(x, y, g)
-                elif method == "mixup":
-                    x, y = mixup(x, y, g)
+    steps, t0, losses = 0, time.perf_counter(), []
+    for epoch in range(args.epochs):
+        losses = []
+        extra = batches(len(train_x), args.batch_size, seed, epoch, stream=1)
+        for i, idx in enumerate(batches(len(train_x), args.batch_size, seed, epoch)):
+            if args.max_steps and steps >= args.max_steps:
+                break
+            if method == "none_2b":
+                idx = torch.cat([idx, extra[i]])
+            x, y = augment(method, aug, train_x[idx].to(device), train_y[idx].to(device), g)
             loss = soft_dice_ce_loss(model(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            losses.append(float(loss))
             steps += 1
             progress.update(1)
-            if args.max_steps and steps >= args.max_steps:
-                break
     model.eval()
     with torch.no_grad():
         logits = torch.cat(
-            [model(test_x[i : i + 16].to(device)) for i in range(0, len(test_x), 16)]
+            [model(test_x[i : i + 16].to(device)).cpu() for i in range(0, len(test_x), 16)]
         )
-    dice, iou = dice_iou(logits.cpu(), test_y)
+    dice, iou, fg_pred = dice_iou(logits, test_y)
     return {
         "method": method,
         "seed": seed,
         "dice": dice,
         "iou": iou,
+        "fg_pred": fg_pred,
+        "fg_true": float((test_y > 0).float().mean()),
+        "last_epoch_loss": statistics.mean(losses) if losses else float("nan"),
         "steps": steps,
         "train_s": time.perf_counter() - t0,
     }
 
 
-def plot(summary: list[dict[str, object]], path: Path, title: str) -> None:
+def t_interval(values: list[float]) -> tuple[float, float]:
+    """Mean and half-width of the 95 % t interval (half-width nan for a single value)."""
+    from scipy.stats import t
+
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return mean, float("nan")
+    return mean, float(t.ppf(0.975, len(values) - 1)) * statistics.stdev(values) / math.sqrt(
+        len(values)
+    )
+
+
+def summarise(rows: list[dict[str, object]], methods: list[str]) -> list[dict[str, object]]:
+    out = []
+    for method in methods:
+        runs = [r for r in rows if r["method"] == method]
+        if not runs:
+            continue
+        dice, dice_ci = t_interval([float(r["dice"]) for r in runs])
+        iou, iou_ci = t_interval([float(r["iou"]) for r in runs])
+        out.append(
+            {
+                "method": method,
+                "seeds": len(runs),
+                "dice": dice,
+                "dice_ci95": dice_ci,
+                "iou": iou,
+                "iou_ci95": iou_ci,
+                "collapsed": sum(float(r["fg_pred"]) < 1e-3 for r in runs),
+                "train_s_per_run": statistics.mean(float(r["train_s"]) for r in runs),
+            }
+        )
+    return out
+
+
+def paired_differences(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Seed-by-seed Dice differences of each HSMix variant against its fair no-mixing
+    baseline and against CutMix, with 95 % t intervals; significant when the interval
+    excludes 0."""
+    dice = {(r["method"], int(r["seed"])): float(r["dice"]) for r in rows}
+    out = []
+    for method in HSMIX_OUTPUT:
+        for base in (NO_MIXING[method], "cutmix"):
+            seeds = sorted(s for (m, s) in dice if m == method and (base, s) in dice)
+            if not seeds:
+                continue
+            diff, ci = t_interval([dice[method, s] - dice[base, s] for s in seeds])
+            out.append(
+                {
+                    "comparison": f"{method} - {base}",
+                    "seeds": len(seeds),
+                    "dice_diff": diff,
+                    "ci95": ci,
+                    "significant": bool(len(seeds) > 1 and abs(diff) > ci),
+                }
+            )
+    return out
+
+
+def plot(per_set: dict[str, list[dict[str, object]]], rows, path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 3.4))
-    x = range(len(summary))
-    ax.bar(
-        [i - 0.2 for i in x],
-        [r["dice_mean"] for r in summary],
-        0.4,
-        yerr=[r["dice_std"] for r in summary],
-        label="Dice",
-        capsize=3,
-    )
-    ax.bar(
-        [i + 0.2 for i in x],
-        [r["iou_mean"] for r in summary],
-        0.4,
-        yerr=[r["iou_std"] for r in summary],
-        label="IoU",
-        capsize=3,
-    )
-    ax.set_xticks(list(x), [r["method"] for r in summary])
-    ax.set_ylim(0, 1)
-    ax.set_title(title, fontsize=9)
-    ax.legend()
+    fig, axes = plt.subplots(1, len(per_set), figsize=(6.5 * len(per_set), 3.6), squeeze=False)
+    for ax, (name, summary) in zip(axes[0], per_set.items(), strict=True):
+        for i, r in enumerate(summary):
+            seeds = [
+                float(x["dice"]) for x in rows if x["set"] == name and x["method"] == r["method"]
+            ]
+            ax.scatter([i] * len(seeds), seeds, s=9, color="0.6", zorder=2)
+            err = 0 if math.isnan(r["dice_ci95"]) else r["dice_ci95"]
+            ax.errorbar(i, r["dice"], yerr=err, fmt="o", color="C0", capsize=4, zorder=3)
+        ax.set_xticks(range(len(summary)), [r["method"] for r in summary], rotation=30, ha="right")
+        ax.set_ylabel("held-out Dice (mean, 95 % CI; dots: seeds)")
+        ax.set_title(name, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def read_done(path: Path, config: dict[str, object]) -> list[dict[str, object]]:
+    """Rows of an earlier run of the same settings (resume); rows of other settings are
+    ignored."""
+    if not path.exists():
+        return []
+    with path.open() as f:
+        return [r for r in csv.DictReader(f) if all(r[k] == str(v) for k, v in config.items())]
+
+
+def append_row(path: Path, row: dict[str, object]) -> None:
+    new = not path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def _number(text: str) -> object:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def markdown(rows: list[dict[str, object]], columns: list[str]) -> str:
+    def fmt(v: object) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,60 +347,76 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    p.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    p.add_argument("--quick", action="store_true", help="the same as --preset quick")
     p.add_argument("--device", default="auto")
-    p.add_argument("--dataset", default="Kvasir_SEG")
+    p.add_argument(
+        "--datasets", nargs="+", help="folders of the data directory, or builtin-rgb/-grey"
+    )
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--size", type=int, default=224)
-    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--seeds", type=int, nargs="+")
+    p.add_argument("--size", type=int, help="image side (divisible by 8)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--width", type=int, help="U-Net width")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--width", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--max-steps", type=int, default=0, help="stop each run after this many steps")
-    p.add_argument("--quick", action="store_true", help="96 px, 8 epochs, width 16, 2 seeds")
+    p.add_argument("--threads", type=int, help="torch threads on the CPU")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
-    if args.quick:
-        args.size, args.epochs, args.width, args.seeds = 96, 8, 16, args.seeds[:2]
+    preset = "quick" if args.quick else args.preset
+    for key, value in PRESETS[preset].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.size % 8:
+        p.error(f"--size must be divisible by 8 (the U-Net pools three times), got {args.size}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = pick_device(args.device)
-    train_x, train_y, test_x, test_y, source = load(args.dataset, args.size)
-    per_epoch = len(train_x) // args.batch_size
-    steps = (
-        per_epoch * args.epochs
-        if not args.max_steps
-        else min(args.max_steps, per_epoch * args.epochs)
-    )
-    rows = []
-    for method in args.methods:
+    config = {k: getattr(args, k) for k in CONFIG_KEYS}
+    csv_path = args.out / f"train_segmentation_{preset}.csv"
+    done = {(r["set"], r["method"], int(r["seed"])) for r in read_done(csv_path, config)}
+    sources = []
+    for name in args.datasets:
+        images, masks, source = load(name, args.size)
+        sources.append(source)
         for seed in args.seeds:
-            with tqdm(total=steps, desc=f"{method} seed {seed}", unit="step", leave=False) as bar:
-                rows.append(
-                    train_one(method, seed, (train_x, train_y, test_x, test_y), args, device, bar)
-                )
-    summary = []
-    for method in args.methods:
-        runs = [r for r in rows if r["method"] == method]
-        dice, iou = [r["dice"] for r in runs], [r["iou"] for r in runs]
-        summary.append(
-            {
-                "method": method,
-                "seeds": len(runs),
-                "dice_mean": statistics.mean(dice),
-                "dice_std": statistics.pstdev(dice),
-                "iou_mean": statistics.mean(iou),
-                "iou_std": statistics.pstdev(iou),
-                "train_s_per_run": statistics.mean(r["train_s"] for r in runs),
-            }
-        )
+            train, test = split(len(images), seed)
+            data = (images[train], masks[train], images[test], masks[test])
+            torch.manual_seed(seed)  # the initial weights, shared by every method of the seed
+            init = copy.deepcopy(UNet(images.shape[1], 2, width=args.width).state_dict())
+            per_epoch = len(train) // args.batch_size
+            steps = per_epoch * args.epochs
+            if args.max_steps:
+                steps = min(steps, args.max_steps)
+            for method in args.methods:
+                if (name, method, seed) in done:
+                    continue
+                desc = f"{name} {method} seed {seed}"
+                with tqdm(total=steps, desc=desc, unit="step", leave=False) as bar:
+                    row = train_one(method, seed, data, init, args, device, bar)
+                row = {"set": name, **row, **config}
+                append_row(csv_path, row)
+    rows = read_done(csv_path, config)  # the CSV is the record: a resumed run reports the same
     title = (
-        f"{source}, {len(train_x)} train / {len(test_x)} test, {args.size}px, "
-        f"{args.epochs} epochs, {device_name(device)}, {date.today()}"
+        f"{'; '.join(sources)}; {args.size}px, U-Net width {args.width}, {args.epochs} epochs "
+        f"of batch {args.batch_size}; {device_name(device)}; {date.today()}"
     )
-    print(f"\nU-Net segmentation, held-out Dice / IoU (mean, std over seeds)\n{title}")
-    print_table(summary, list(summary[0]))
-    tag = "quick" if args.quick else "full"
-    write_csv(args.out / f"train_segmentation_{tag}.csv", rows)
-    plot(summary, args.out / f"train_segmentation_{tag}.png", title)
+    print(f"\nHeld-out foreground Dice / IoU, mean and 95 % t interval over seeds\n{title}")
+    per_set = {}
+    for name in args.datasets:
+        set_rows = [r for r in rows if r["set"] == name]
+        per_set[name] = summarise(set_rows, args.methods)
+        print(f"\n{name}")
+        print(markdown(per_set[name], list(per_set[name][0])))
+        print(f"\n{name}: paired Dice differences (95 % t interval over seeds)")
+        diffs = paired_differences(set_rows)
+        if diffs:
+            print(markdown(diffs, list(diffs[0])))
+    print("\nPer run (fg_pred: fraction of test pixels predicted foreground)")
+    columns = ["set", "method", "seed", "dice", "iou", "fg_pred", "fg_true", "last_epoch_loss"]
+    print(markdown([{c: _number(r[c]) for c in columns} for r in rows], columns))
+    plot(per_set, rows, args.out / f"train_segmentation_{preset}.png", title)
     return 0
 
 

@@ -115,19 +115,32 @@ def test_superpixel_quality(tmp_path) -> None:
     assert len({r["set"] for r in rows}) == 5
 
 
-def test_train_segmentation_tiny(tmp_path) -> None:
-    _run(
-        "train_segmentation.py",
-        "--quick",
-        "--max-steps",
-        "2",
-        "--seeds",
-        "0",
-        "--out",
-        str(tmp_path),
-    )
+def test_train_segmentation_quick_paired_and_resumable(tmp_path) -> None:
+    """Quick mode end to end on two tiny configurations (RGB and grey built-in sets), then a
+    rerun that resumes: it trains nothing and reports the same rows."""
+    args = ["--quick", "--datasets", "builtin-rgb", "builtin-grey", "--max-steps", "2"]
+    out = _run("train_segmentation.py", *args, "--out", str(tmp_path))
     rows = _rows(tmp_path / "train_segmentation_quick.csv")
-    methods = ["none", "cutmix", "mixup", "hsmix_hard", "hsmix_soft", "hsmix"]
-    assert [r["method"] for r in rows] == methods
+    methods = [
+        "none",
+        "none_2b",
+        "cutmix",
+        "mixup",
+        "hsmix_hard",
+        "hsmix_soft",
+        "hsmix_either",
+        "hsmix",
+    ]
+    expected = [
+        (s, m, str(seed))
+        for s in ("builtin-rgb", "builtin-grey")
+        for seed in (0, 1)
+        for m in methods
+    ]
+    assert [(r["set"], r["method"], r["seed"]) for r in rows] == expected
     assert all(0 <= float(r["dice"]) <= 1 and int(r["steps"]) == 2 for r in rows)
+    assert "hsmix - none_2b" in out and "hsmix_soft - cutmix" in out
     assert (tmp_path / "train_segmentation_quick.png").stat().st_size > 0
+    again = _run("train_segmentation.py", *args, "--out", str(tmp_path))
+    assert _rows(tmp_path / "train_segmentation_quick.csv") == rows
+    assert again.split("Held-out")[1] == out.split("Held-out")[1]
