@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint notebook clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The tour notebook is stored with its outputs; rerun it after a change that alters them.
+notebook: $(STAMP)
+	cd notebooks && ../$(BIN)/jupyter-execute --inplace hsmix_tour.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache hsmix_demo.png

@@ -15,7 +15,15 @@ from ._tensor_types import plain, wrap_like
 from .kernels import Kernels, check_kernels
 from .params import HSMixParams
 from .saliency import get_saliency
-from .sampler import PAIRINGS, check_probability, draw, region_beta, region_uniforms, segment_range
+from .sampler import (
+    PAIRINGS,
+    RandomDraws,
+    check_probability,
+    draw,
+    region_beta,
+    region_uniforms,
+    segment_range,
+)
 from .structure import BatchFields, locate
 from .superpixels import SuperpixelFn, check_labels, get_backend
 
@@ -226,17 +234,48 @@ class HSMix(nn.Module):
                 f"generator is on {generator.device} but images are on {images.device}; "
                 "create it with torch.Generator(device=images.device)"
             )
-        b, _, h, w = images.shape
-        dev = images.device
         draws = draw(
-            b,
+            images.shape[0],
             n_segments=self.n_segments,
             p=self.p,
             pairing=self.pairing,
             p_soft=self.p_soft if self.output == "either" else None,
-            device=dev,
+            device=images.device,
             generator=generator,
         )
+        return self._params_from_draws(images, draws, superpixels)
+
+    def params_from_draws(
+        self, images: Tensor, draws: RandomDraws, *, superpixels: Tensor | None = None
+    ) -> HSMixParams:
+        """The maps of a mix whose random part is ``draws`` (see :func:`~hsmix_torch.sampler.draw`).
+
+        :meth:`make_params` is ``draw`` followed by this; it is the deterministic half, for
+        pipelines that draw the random part themselves (the kornia adapter).
+
+        Args:
+            images: ``[B, C, H, W]``, the batch the draws were made for.
+            draws: a :class:`~hsmix_torch.sampler.RandomDraws` of batch size B on the
+                images' device (``soft`` set exactly when ``output="either"``).
+            superpixels: optional precomputed ``[B, H, W]`` labels, as for :meth:`make_params`.
+        """
+        images, superpixels = plain(images), plain(superpixels)
+        self._check_images(images)
+        b = images.shape[0]
+        if draws.partner.shape != (b,) or draws.partner.device != images.device:
+            raise ValueError(
+                f"draws must be for a batch of {b} on {images.device}, got partner of shape "
+                f"{tuple(draws.partner.shape)} on {draws.partner.device}"
+            )
+        if (draws.soft is not None) != (self.output == "either"):
+            raise ValueError('draws.soft must be set exactly when output="either"')
+        return self._params_from_draws(images.detach(), draws, superpixels)
+
+    def _params_from_draws(
+        self, images: Tensor, draws: RandomDraws, superpixels: Tensor | None
+    ) -> HSMixParams:
+        b, _, h, w = images.shape
+        dev = images.device
         partner = draws.partner
         if superpixels is None:
             labels = self.backend(images, draws.n_segments, max_segments=self.n_segments[1])
@@ -382,15 +421,20 @@ class HSMix(nn.Module):
                     dense=bool(dense[k]) if dense is not None else False,
                 )
             )
-        out = wrap_like(self._blend(x, params), images)
+        out = wrap_like(self.blend(x, params), images)
         mixed = [
-            wrap_like(HF.restore_mask(self._blend(lay.data, params), lay), m)
+            wrap_like(HF.restore_mask(self.blend(lay.data, params), lay), m)
             for lay, m in zip(layouts, masks, strict=True)
         ]
         return out, mixed
 
-    def _blend(self, a: Tensor, params: HSMixParams) -> Tensor:
-        """The mix of ``a`` ``[B, ...]`` with its partners' rows, as ``output`` asks."""
+    def blend(self, a: Tensor, params: HSMixParams) -> Tensor:
+        """Mix any ``[B, ...]`` tensor whose trailing axes are ``H, W`` as numbers with
+        ``params``, as ``output`` asks: ``[B, ...]``, or ``[2B, ...]`` for ``"both"``.
+
+        :meth:`mix` uses it for images and (one-hot) masks; it is public for pipelines that
+        mix each tensor in its own call (kornia). The dtype of ``a`` is kept.
+        """
         partner_rows = a.index_select(0, params.partner)
         if self.output == "hard":
             return HF.hard_mix(a, partner_rows, params.hard_mask)

@@ -154,3 +154,29 @@ def test_images_that_require_grad_mix_differentiably() -> None:
     uses = (~params.hard_mask).float()
     uses.index_add_(0, params.partner, params.hard_mask.float())
     assert torch.equal(leaf.grad, uses[:, None].expand_as(leaf))
+
+
+def test_params_from_draws_is_the_deterministic_half_of_make_params() -> None:
+    from dataclasses import fields
+
+    from hsmix_torch import draw
+
+    images = torch.rand(4, 3, 32, 32)
+    aug = HSMix(superpixels="grid", output="either")
+    made = aug.make_params(images, generator=torch.Generator().manual_seed(0))
+    draws = draw(
+        4,
+        n_segments=aug.n_segments,
+        p=aug.p,
+        pairing=aug.pairing,
+        p_soft=aug.p_soft,
+        generator=torch.Generator().manual_seed(0),
+    )
+    again = aug.params_from_draws(images, draws)
+    for f in fields(made):
+        assert torch.equal(getattr(made, f.name), getattr(again, f.name)), f.name
+    with pytest.raises(ValueError, match="draws must be for a batch of 2"):
+        aug.params_from_draws(images[:2], draws)
+    draws.soft = None
+    with pytest.raises(ValueError, match='output="either"'):
+        aug.params_from_draws(images, draws)

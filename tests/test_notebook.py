@@ -1,4 +1,5 @@
-"""The tour notebook runs from top to bottom (so it cannot rot)."""
+"""The tour notebook: stored with its outputs (figures for readers browsing the repository),
+and re-executed here from top to bottom, so it cannot rot."""
 
 from __future__ import annotations
 
@@ -9,11 +10,22 @@ import pytest
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "hsmix_tour.ipynb"
 
 
-def test_tour_notebook_executes() -> None:
+def _figure_cells(nb) -> list[int]:
+    return [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and any("image/png" in o.get("data", {}) for o in c.outputs)
+    ]
+
+
+def test_tour_notebook_is_stored_with_outputs_and_executes() -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # stripped in git
+    stored_figures = _figure_cells(nb)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    assert len(stored_figures) >= 4  # mixing, lambda maps, backends, kornia
+    assert all(nb.cells[i].outputs for i in code)  # every cell ran before it was stored
     client = nbclient.NotebookClient(
         nb,
         timeout=600,
@@ -27,3 +39,4 @@ def test_tour_notebook_executes() -> None:
     assert "pasted fraction" in outputs and "step 3: loss" in outputs
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+    assert _figure_cells(nb) == stored_figures  # the stored figures are the cells' figures

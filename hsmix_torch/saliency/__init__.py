@@ -2,6 +2,14 @@
 
 Both functions take ``[B, C, H, W]`` images (float in ``[0, 1]`` or uint8; RGB, grey or any
 channel count) and return float32 ``[B, 1, H, W]`` maps in ``[0, 1]`` on the same device.
+
+Why the helpers are ours and not kornia's (kornia is also an optional extra, and the core
+imports no adapter): the parity tests hold these maps to OpenCV bit for bit, and kornia's
+counterparts compute something else. ``kornia.color.rgb_to_grayscale`` weighs float
+channels, OpenCV rounds a fixed-point sum (``_common.grey_levels``); ``kornia.filters``
+blurs in float, OpenCV's 3x3 blur of 8-bit data rounds ``(sum + 8) >> 4`` and its 5x5 blur
+sums in its own order; kornia's bilinear resize is not OpenCV's 11-bit fixed-point 8-bit
+resize. The reflect-101 padding is torch's own ``"reflect"`` mode where it applies.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""sRGB -> CIELAB exactly as scikit-image's ``rgb2lab`` (D65, 2-degree observer)."""
+"""sRGB -> CIELAB exactly as scikit-image's ``rgb2lab`` (D65, 2-degree observer).
+
+``kornia.color.rgb_to_lab`` gives the same values to float rounding (tested in
+``tests/test_kornia.py``), but is not used: kornia is an optional extra, its white point is a
+``torch.tensor`` built on every call (on the GPU, a copy from pageable host memory, which CUDA
+graph capture cannot record), and SLIC wants the channel-last layout this returns.
+"""
 
 from __future__ import annotations
 
