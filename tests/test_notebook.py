@@ -21,6 +21,7 @@ def _figure_cells(nb) -> list[int]:
 def test_tour_notebook_is_stored_with_outputs_and_executes() -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("kornia", reason="the tour's kornia section needs the kornia extra")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     stored_figures = _figure_cells(nb)
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
