@@ -71,6 +71,9 @@ class RandomHSMix(MixAugmentationBaseV2):
     - ``C == 1`` with ``masks="probabilities"``: a float foreground probability, blended.
       kornia casts each mask back to its input dtype, so use it with float masks only.
 
+    HSMix's ``num_classes`` and ``ignore_index`` are not needed (label maps keep their labels,
+    an ignore label included); its ``p`` is kornia's ``p``.
+
     Args:
         n_segments, compactness, p_hard, lam, alpha, aggregate, saliency, superpixels,
             p_soft, pairing, intensity_range, validate, kernels: as for
