@@ -144,3 +144,23 @@ def test_train_segmentation_quick_paired_and_resumable(tmp_path) -> None:
     again = _run("train_segmentation.py", *args, "--out", str(tmp_path))
     assert _rows(tmp_path / "train_segmentation_quick.csv") == rows
     assert again.split("Held-out")[1] == out.split("Held-out")[1]
+
+
+def test_gpu_train_script_runs_its_preset_with_overrides(tmp_path) -> None:
+    """benchmarks/gpu_train.sh (the GPU preset), shrunk by its pass-through arguments."""
+    tiny = ["--device", "cpu", "--datasets", "builtin-grey", "--seeds", "3"]
+    tiny += ["--methods", "none", "hsmix", "--size", "32", "--width", "4", "--max-steps", "1"]
+    env = {**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable, "MPLBACKEND": "Agg"}
+    res = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_train.sh"), *tiny],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    rows = _rows(tmp_path / "train_segmentation_gpu.csv")
+    assert [(r["method"], r["seed"], r["epochs"]) for r in rows] == [
+        ("none", "3", "60"),
+        ("hsmix", "3", "60"),
+    ]
