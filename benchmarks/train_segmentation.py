@@ -193,7 +193,7 @@ def train_one(
             if method == "none_2b":
                 idx = torch.cat([idx, extra[i]])
             x, y = augment(method, aug, train_x[idx].to(device), train_y[idx].to(device), g)
-            loss = soft_dice_ce_loss(model(x), y)
+            loss = soft_dice_ce_loss(model(x), y, dice=args.dice)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -361,6 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--max-steps", type=int, default=0, help="stop each run after this many steps")
+    p.add_argument(
+        "--dice",
+        choices=["soft", "semimetric", "none"],
+        default="soft",
+        help="the Dice term of the loss (see benchmarks/unet.py); not 'soft' writes its own CSV",
+    )
     p.add_argument("--threads", type=int, help="torch threads on the CPU")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
@@ -374,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     config = {k: getattr(args, k) for k in CONFIG_KEYS}
-    csv_path = args.out / f"train_segmentation_{preset}.csv"
+    tag = preset if args.dice == "soft" else f"{preset}_dice-{args.dice}"
+    csv_path = args.out / f"train_segmentation_{tag}.csv"
     done = {(r["set"], r["method"], int(r["seed"])) for r in read_done(csv_path, config)}
     sources = []
     for name in args.datasets:
@@ -400,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = read_done(csv_path, config)  # the CSV is the record: a resumed run reports the same
     title = (
         f"{'; '.join(sources)}; {args.size}px, U-Net width {args.width}, {args.epochs} epochs "
-        f"of batch {args.batch_size}; {device_name(device)}; {date.today()}"
+        f"of batch {args.batch_size}, {args.dice} Dice + CE; {device_name(device)}; {date.today()}"
     )
     print(f"\nHeld-out foreground Dice / IoU, mean and 95 % t interval over seeds\n{title}")
     per_set = {}
@@ -416,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nPer run (fg_pred: fraction of test pixels predicted foreground)")
     columns = ["set", "method", "seed", "dice", "iou", "fg_pred", "fg_true", "last_epoch_loss"]
     print(markdown([{c: _number(r[c]) for c in columns} for r in rows], columns))
-    plot(per_set, rows, args.out / f"train_segmentation_{preset}.png", title)
+    plot(per_set, rows, args.out / f"train_segmentation_{tag}.png", title)
     return 0
 
 

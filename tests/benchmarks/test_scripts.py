@@ -164,3 +164,33 @@ def test_gpu_train_script_runs_its_preset_with_overrides(tmp_path) -> None:
         ("none", "3", "60"),
         ("hsmix", "3", "60"),
     ]
+
+
+def test_training_losses_on_hard_and_soft_targets() -> None:
+    """The Dice terms of benchmarks/unet.py: the semimetric one equals the soft Dice on hard
+    targets; on soft targets only the semimetric one is minimised at p = t."""
+    code = (
+        "import torch\n"
+        "from benchmarks.unet import soft_dice_ce_loss as loss\n"
+        "g = torch.Generator().manual_seed(0)\n"
+        "logits = torch.randn(2, 2, 8, 8, generator=g)\n"
+        "hard = torch.nn.functional.one_hot(torch.randint(0, 2, (2, 8, 8), generator=g), 2)\n"
+        "hard = hard.permute(0, 3, 1, 2).float()\n"
+        "assert torch.allclose(loss(logits, hard), loss(logits, hard, dice='semimetric'))\n"
+        "t = torch.rand(2, 1, 8, 8, generator=g) * 0.6 + 0.2\n"
+        "soft = torch.cat([1 - t, t], 1)\n"
+        "def dice_only(z, dice):\n"
+        "    return loss(z, soft, dice) - loss(z, soft, 'none')\n"
+        "best = soft.log()  # logits whose softmax is the target\n"
+        "for dice, minimal in (('semimetric', True), ('soft', False)):\n"
+        "    at = dice_only(best, dice)\n"
+        "    moved = [dice_only(best + 0.05 * torch.randn(best.shape, generator=g), dice)\n"
+        "             for _ in range(20)]\n"
+        "    assert all(m >= at - 1e-6 for m in moved) == minimal, dice\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
