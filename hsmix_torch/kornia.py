@@ -60,7 +60,8 @@ class RandomHSMix(MixAugmentationBaseV2):
     and the mix probability are kornia's: ``p`` is the probability that a sample is mixed,
     ``p_batch`` that of mixing the batch at all; unselected samples come back unchanged.
 
-    Masks (after kornia's conversion, float ``[B, C, H, W]``):
+    Masks (after kornia's conversion, float ``[B, C, H, W]``; a direct call may also pass
+    ``[B, H, W]`` label maps):
 
     - ``C >= 2``: probabilities or one-hot maps, blended like the image (soft targets).
     - ``C == 1`` with ``masks="labels"`` (default): a label map (kornia hands integer class
@@ -249,6 +250,8 @@ class RandomHSMix(MixAugmentationBaseV2):
                     "recorded by an image call"
                 )
             maps = self._last[1].to(input.device)
+        if input.ndim == 3:  # a [B, H, W] label map of a direct call (containers add the C)
+            return self.apply_transform_mask(input[:, None], params, flags)[:, 0]
         _check_size(maps, input, "mask")
         if input.shape[1] == 1 and flags["masks"] == "labels":
             # The label of the larger weight: the partner's inside M (hard) or where L > 0.5.

@@ -185,6 +185,9 @@ def test_probability_masks_blend_and_label_masks_keep_labels(batch) -> None:
     mix = RandomHSMix(superpixels="torch", output="soft", data_keys=KEYS)
     _, out_labels = mix(images, labels)
     assert set(out_labels.unique().tolist()) <= {3.0, 255.0}
+    # A direct call may pass [B, H, W] label maps; they come back as they came.
+    _, flat = mix(images, labels[:, 0], params=mix._params)
+    assert torch.equal(flat, out_labels[:, 0])
 
 
 def test_module_moves_and_repr(batch) -> None:
