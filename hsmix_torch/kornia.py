@@ -239,6 +239,8 @@ class RandomHSMix(MixAugmentationBaseV2):
     def apply_transform_mask(
         self, input: Tensor, params: dict[str, Tensor], flags: dict[str, Any]
     ) -> Tensor:
+        if input.ndim == 3:  # a [B, H, W] label map of a direct call (containers add the C)
+            return self.apply_transform_mask(input[:, None], params, flags)[:, 0]
         maps = _recorded(params, input.device)
         if maps is None:
             # A container hands the mask call the shape-only dict of the draw whose image
@@ -250,8 +252,6 @@ class RandomHSMix(MixAugmentationBaseV2):
                     "recorded by an image call"
                 )
             maps = self._last[1].to(input.device)
-        if input.ndim == 3:  # a [B, H, W] label map of a direct call (containers add the C)
-            return self.apply_transform_mask(input[:, None], params, flags)[:, 0]
         _check_size(maps, input, "mask")
         if input.shape[1] == 1 and flags["masks"] == "labels":
             # The label of the larger weight: the partner's inside M (hard) or where L > 0.5.
