@@ -33,6 +33,15 @@ def _run(script: str, *args: str) -> str:
     return res.stdout
 
 
+def _run_code(code: str) -> None:
+    """Run ``code`` (which imports from ``benchmarks``) in a subprocess; it must print ok."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+
+
 def _rows(path) -> list[dict[str, str]]:
     with open(path) as f:
         return list(csv.DictReader(f))
@@ -51,11 +60,7 @@ def test_paired_ms_alternates_the_functions() -> None:
         "assert calls == expect, calls\n"
         "print('ok')\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
-    )
-    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+    _run_code(code)
 
 
 def test_bench_hsmix(tmp_path) -> None:
@@ -189,8 +194,4 @@ def test_training_losses_on_hard_and_soft_targets() -> None:
         "    assert all(m >= at - 1e-6 for m in moved) == minimal, dice\n"
         "print('ok')\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
-    )
-    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+    _run_code(code)
