@@ -197,7 +197,7 @@ def train_one(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             steps += 1
             progress.update(1)
     model.eval()
