@@ -309,7 +309,14 @@ def read_done(path: Path, config: dict[str, object]) -> list[dict[str, object]]:
     if not path.exists():
         return []
     with path.open() as f:
-        return [r for r in csv.DictReader(f) if all(r[k] == str(v) for k, v in config.items())]
+        reader = csv.DictReader(f)
+        missing = {"set", "method", "seed", *config} - set(reader.fieldnames or ())
+        if missing:
+            raise SystemExit(
+                f"{path} was written by another version of this script (no {sorted(missing)} "
+                "columns); move it away or pass another --out"
+            )
+        return [r for r in reader if all(r[k] == str(v) for k, v in config.items())]
 
 
 def append_row(path: Path, row: dict[str, object]) -> None:

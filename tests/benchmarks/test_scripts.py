@@ -149,6 +149,24 @@ def test_train_segmentation_quick_paired_and_resumable(tmp_path) -> None:
     again = _run("train_segmentation.py", *args, "--out", str(tmp_path))
     assert _rows(tmp_path / "train_segmentation_quick.csv") == rows
     assert again.split("Held-out")[1] == out.split("Held-out")[1]
+    # A CSV of the earlier, unpaired script is not appended to.
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "train_segmentation_quick.csv").write_text("method,seed,dice\nnone,0,0.5\n")
+    res = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "train_segmentation.py"),
+            *args,
+            "--out",
+            str(old),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert res.returncode != 0 and "written by another version" in res.stderr
 
 
 def test_gpu_train_script_runs_its_preset_with_overrides(tmp_path) -> None:
