@@ -43,7 +43,7 @@ from . import functional as HF
 from .kernels import Kernels
 from .module import HSMix
 from .params import HSMixParams
-from .sampler import RandomDraws, draw
+from .sampler import RandomDraws, check_probability, draw
 from .superpixels import SuperpixelFn
 
 __all__ = ["RandomHSMix"]
@@ -138,6 +138,7 @@ class RandomHSMix(MixAugmentationBaseV2):
                 "same_on_batch=True is not supported: each sample has its own partner and "
                 "superpixels"
             )
+        p, p_batch = check_probability(p, "p"), check_probability(p_batch, "p_batch")
         super().__init__(p=p, p_batch=p_batch, same_on_batch=False, keepdim=keepdim)
         self.hsmix = HSMix(
             n_segments=n_segments,
@@ -227,7 +228,6 @@ class RandomHSMix(MixAugmentationBaseV2):
         self, input: Tensor, params: dict[str, Tensor], flags: dict[str, Any]
     ) -> Tensor:
         maps = self._maps(input, params)
-        _check_size(maps, input, "input")
         self._last = (params["region_key"], maps)
         return self.hsmix.blend(input, maps)
 

@@ -394,15 +394,7 @@ class HSMix(nn.Module):
         """Mix images and every mask with the same params; results wrapped like the inputs."""
         x = plain(images)
         b, _, h, w = x.shape
-        if params.hard_mask.shape != (b, h, w) or params.partner.shape != (b,):
-            raise ValueError(
-                f"params were made for a batch of shape {tuple(params.hard_mask.shape)}, "
-                f"images have [B, H, W]={(b, h, w)}"
-            )
-        if params.hard_mask.device != x.device:
-            raise ValueError(f"params are on {params.hard_mask.device} but images on {x.device}")
-        if self.output == "either" and params.soft is None:
-            raise ValueError('output="either" needs params made with output="either"')
+        _check_fit(x, params, "images")
         if dense is not None and len(dense) != len(masks):
             raise ValueError(f"dense must hold one flag per mask ({len(masks)}), got {dense!r}")
         layouts = []
@@ -435,6 +427,9 @@ class HSMix(nn.Module):
         :meth:`mix` uses it for images and (one-hot) masks; it is public for pipelines that
         mix each tensor in its own call (kornia). The dtype of ``a`` is kept.
         """
+        _check_fit(a, params, "a")
+        if self.output == "either" and params.soft is None:
+            raise ValueError('output="either" needs params made with output="either"')
         partner_rows = a.index_select(0, params.partner)
         if self.output == "hard":
             return HF.hard_mix(a, partner_rows, params.hard_mask)
@@ -534,6 +529,18 @@ class HSMix(nn.Module):
         check_images(images)
         if self.validate and images.is_floating_point() and not bool(torch.isfinite(images).all()):
             raise ValueError("images contain NaN or Inf (pass validate=False to skip this check)")
+
+
+def _check_fit(a: Tensor, params: HSMixParams, name: str) -> None:
+    """A ValueError naming ``name`` unless ``a`` ``[B, ..., H, W]`` fits ``params``."""
+    b, h, w = params.hard_mask.shape
+    if a.ndim < 3 or a.shape[0] != b or a.shape[-2:] != (h, w) or params.partner.shape != (b,):
+        raise ValueError(
+            f"params were made for a batch of shape [B, H, W]={(b, h, w)}, "
+            f"{name} has shape {tuple(a.shape)}"
+        )
+    if params.hard_mask.device != a.device:
+        raise ValueError(f"params are on {params.hard_mask.device} but {name} on {a.device}")
 
 
 def _table_size(labels: Tensor, bound: int) -> int:

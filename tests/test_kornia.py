@@ -160,6 +160,10 @@ def test_unsupported_keys_inverse_and_options_are_refused(batch) -> None:
         RandomHSMix(masks="one_hot")
     with pytest.raises(ValueError, match="p_hard"):
         RandomHSMix(p_hard=2.0)
+    with pytest.raises(ValueError, match="p must be"):
+        RandomHSMix(p=1.5)
+    with pytest.raises(ValueError, match="p_batch must be"):
+        RandomHSMix(p_batch="half")
 
 
 def test_mask_without_its_image_and_wrong_sizes_are_refused(batch) -> None:

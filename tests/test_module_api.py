@@ -177,6 +177,10 @@ def test_params_from_draws_is_the_deterministic_half_of_make_params() -> None:
         assert torch.equal(getattr(made, f.name), getattr(again, f.name)), f.name
     with pytest.raises(ValueError, match="draws must be for a batch of 2"):
         aug.params_from_draws(images[:2], draws)
+    with pytest.raises(ValueError, match=r"a has shape \(3, 3, 32, 32\)"):
+        aug.blend(images[:3], made)
+    with pytest.raises(ValueError, match=r"a has shape \(4, 3, 16, 32\)"):
+        aug.blend(images[:, :, :16], made)
     draws.soft = None
     with pytest.raises(ValueError, match='output="either"'):
         aug.params_from_draws(images, draws)
