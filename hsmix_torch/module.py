@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -12,6 +13,7 @@ from torch import Tensor, nn
 from . import functional as HF
 from ._checks import check_images
 from ._tensor_types import plain, wrap_like
+from .cuda_graph import GraphCache
 from .kernels import Kernels, check_kernels
 from .params import HSMixParams
 from .saliency import get_saliency
@@ -104,6 +106,15 @@ class HSMix(nn.Module):
             elsewhere), ``"triton"`` or ``"torch"`` (:mod:`hsmix_torch.kernels`), for the
             stages that have Triton kernels (the ``"torch"`` superpixels' SLIC rounds and
             connectivity, the fine-grained saliency); results are the same either way.
+        cuda_graph: on CUDA, capture the forward in a CUDA graph once per input signature
+            (shapes, dtypes, strides, options) and replay it (:mod:`hsmix_torch.cuda_graph`):
+            the same results as eager, without the launch overhead. The random draws stay
+            eager, before the replay, so any ``generator`` (or the default one) behaves as
+            in eager mode; with ``validate`` the value checks run eagerly too. Outputs are
+            fresh tensors. Needs superpixels that run on the GPU without host
+            synchronisation (``"auto"``, ``"torch"`` with ``sync_free=True``, ``"grid"``).
+            Images that require grad, other devices, calls inside ``torch.compile`` or
+            inside a capture of the caller's take the eager path.
 
     Shapes:
         images: ``[B, C, H, W]``, float (any precision) or uint8; any C.
@@ -143,6 +154,7 @@ class HSMix(nn.Module):
         intensity_range: tuple[float, float] | None = (0.0, 1.0),
         validate: bool = True,
         kernels: Kernels = "auto",
+        cuda_graph: bool = False,
     ) -> None:
         super().__init__()
         self.n_segments = segment_range(n_segments)
@@ -181,6 +193,17 @@ class HSMix(nn.Module):
         if superpixels in ("auto", "torch"):  # the backends with Triton kernels
             options["kernels"] = kernels
         self.backend = get_backend(superpixels, **options)
+        if not isinstance(cuda_graph, bool):
+            raise TypeError(f"cuda_graph must be a bool, got {cuda_graph!r}")
+        if cuda_graph and not self.backend.capturable(torch.device("cuda")):
+            raise ValueError(
+                f"cuda_graph=True needs superpixels that run on the GPU without host "
+                f"synchronisation ('auto', 'torch' with sync_free=True, 'grid'), got "
+                f"{self.backend!r}; with precomputed superpixels= pass superpixels='grid' "
+                "(not used then)"
+            )
+        self.cuda_graph = cuda_graph
+        self._graphs = GraphCache() if cuda_graph else None
         self.output = output
         self.pairing = pairing
         self.intensity_range = intensity_range
@@ -195,8 +218,14 @@ class HSMix(nn.Module):
             f"superpixels={self.backend!r}, output={self.output!r}{either}, "
             f"pairing={self.pairing!r}, p={self.p}, num_classes={self.num_classes}, "
             f"ignore_index={self.ignore_index}, intensity_range={self.intensity_range}, "
-            f"validate={self.validate}, kernels={self.kernels!r}"
+            f"validate={self.validate}, kernels={self.kernels!r}, cuda_graph={self.cuda_graph}"
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Captured graphs belong to one process and device: copies and pickles start empty.
+        state = dict(self.__dict__)
+        state["_graphs"] = GraphCache() if self.cuda_graph else None
+        return state
 
     @property
     def batch_factor(self) -> int:
@@ -224,17 +253,17 @@ class HSMix(nn.Module):
         """
         images, superpixels = plain(images), plain(superpixels)
         self._check_images(images)
-        return self._make_params(images.detach(), superpixels, generator)
+        draws = self._draw(images, generator)
+        return self._params_from_draws(images.detach(), draws, superpixels, self.validate)
 
-    def _make_params(
-        self, images: Tensor, superpixels: Tensor | None, generator: torch.Generator | None
-    ) -> HSMixParams:
+    def _draw(self, images: Tensor, generator: torch.Generator | None) -> RandomDraws:
+        """The random part of a mix for ``images`` (see :func:`~hsmix_torch.sampler.draw`)."""
         if generator is not None and not _same_device(generator.device, images.device):
             raise ValueError(
                 f"generator is on {generator.device} but images are on {images.device}; "
                 "create it with torch.Generator(device=images.device)"
             )
-        draws = draw(
+        return draw(
             images.shape[0],
             n_segments=self.n_segments,
             p=self.p,
@@ -243,7 +272,6 @@ class HSMix(nn.Module):
             device=images.device,
             generator=generator,
         )
-        return self._params_from_draws(images, draws, superpixels)
 
     def params_from_draws(
         self, images: Tensor, draws: RandomDraws, *, superpixels: Tensor | None = None
@@ -269,10 +297,14 @@ class HSMix(nn.Module):
             )
         if (draws.soft is not None) != (self.output == "either"):
             raise ValueError('draws.soft must be set exactly when output="either"')
-        return self._params_from_draws(images.detach(), draws, superpixels)
+        return self._params_from_draws(images.detach(), draws, superpixels, self.validate)
 
     def _params_from_draws(
-        self, images: Tensor, draws: RandomDraws, superpixels: Tensor | None
+        self,
+        images: Tensor,
+        draws: RandomDraws,
+        superpixels: Tensor | None,
+        check_values: bool,
     ) -> HSMixParams:
         b, _, h, w = images.shape
         dev = images.device
@@ -281,7 +313,7 @@ class HSMix(nn.Module):
             labels = self.backend(images, draws.n_segments, max_segments=self.n_segments[1])
             bound = self.backend.label_bound(h, w, self.n_segments[1], dev)
         else:
-            labels = check_labels(superpixels, images, "superpixels", check_values=self.validate)
+            labels = check_labels(superpixels, images, "superpixels", check_values=check_values)
             bound = h * w
         num_labels = _table_size(labels, bound)
         labels_b = labels.index_select(0, partner)
@@ -298,7 +330,7 @@ class HSMix(nn.Module):
             beta = region_beta(draws.region_key, num_labels, self.alpha)
             soft_lambda = HF.paint_regions(beta, labels_b)
         else:
-            sal = self._saliency(images)
+            sal = self._saliency(images, check_values)
             relative = HF.relative_saliency(sal, sal.index_select(0, partner))
             regions = HF.composite_regions(labels, labels_b, hard_mask, num_labels)
             soft_lambda = HF.saliency_lambda(relative, regions, 2 * num_labels, self.aggregate)
@@ -323,8 +355,10 @@ class HSMix(nn.Module):
             soft_lambda=soft_lambda,
         )
 
-    def _saliency(self, images: Tensor) -> Tensor:
+    def _saliency(self, images: Tensor, check_values: bool) -> Tensor:
         if images.is_floating_point():
+            if check_values:
+                self._warn_outside_range(images)
             images = self._to_unit_range(images)
         # Saliency is defined on 8-bit data in fp32; never under autocast.
         with torch.autocast(images.device.type, enabled=False):
@@ -337,23 +371,27 @@ class HSMix(nn.Module):
             )
         return sal[:, 0].float().clamp(0.0, 1.0)
 
+    def _warn_outside_range(self, images: Tensor) -> None:
+        """Warn once if float images leave ``intensity_range`` (reads a value back)."""
+        if self.intensity_range is None or self._warned_range:
+            return
+        lo, hi = self.intensity_range
+        if bool(((images < lo) | (images > hi)).any()):
+            self._warned_range = True
+            warnings.warn(
+                f"float images have values outside intensity_range={self.intensity_range}; "
+                "the saliency maps clip them. Pass the images' range, e.g. "
+                "intensity_range=(0, 255) or (-1000, 1000) for CT, or None to stretch "
+                "each image from its minimum to its maximum",
+                RuntimeWarning,
+                stacklevel=5,
+            )
+
     def _to_unit_range(self, images: Tensor) -> Tensor:
         """Float images mapped to [0, 1] for the saliency maps (which quantise [0, 1] to 8 bits)."""
         if self.intensity_range is None:  # per image, jointly over channels; no host sync
             return HF.minmax_rescale(images)
         lo, hi = self.intensity_range
-        if self.validate and not self._warned_range:
-            outside = bool(((images < lo) | (images > hi)).any())
-            if outside:
-                self._warned_range = True
-                warnings.warn(
-                    f"float images have values outside intensity_range={self.intensity_range}; "
-                    "the saliency maps clip them. Pass the images' range, e.g. "
-                    "intensity_range=(0, 255) or (-1000, 1000) for CT, or None to stretch "
-                    "each image from its minimum to its maximum",
-                    RuntimeWarning,
-                    stacklevel=4,
-                )
         if (lo, hi) == (0.0, 1.0):
             return images
         return (images.float() - lo) / (hi - lo)
@@ -390,29 +428,19 @@ class HSMix(nn.Module):
         masks: list[Tensor],
         params: HSMixParams,
         dense: Sequence[bool] | None = None,
+        check_values: bool | None = None,
     ) -> tuple[Tensor, list[Tensor]]:
-        """Mix images and every mask with the same params; results wrapped like the inputs."""
+        """Mix images and every mask with the same params; results wrapped like the inputs.
+        ``check_values`` (default: ``validate``) checks the masks' labels."""
         x = plain(images)
-        b, _, h, w = x.shape
         _check_fit(x, params, "images")
-        if dense is not None and len(dense) != len(masks):
-            raise ValueError(f"dense must hold one flag per mask ({len(masks)}), got {dense!r}")
-        layouts = []
-        for k, m in enumerate(masks):
-            m = plain(m)
-            if isinstance(m, Tensor) and m.device != x.device:
-                raise ValueError(f"masks are on {m.device} but images are on {x.device}")
-            layouts.append(
-                HF.prepare_mask(
-                    m,
-                    (b, h, w),
-                    one_hot_classes=self.output != "hard",
-                    num_classes=self.num_classes,
-                    ignore_index=self.ignore_index,
-                    validate=self.validate,
-                    dense=bool(dense[k]) if dense is not None else False,
-                )
+        check = self.validate if check_values is None else check_values
+        layouts = [
+            self._prepare_mask(
+                m, x, k, dense, one_hot_classes=self.output != "hard", validate=check
             )
+            for k, m in enumerate(self._check_masks(x, masks, dense))
+        ]
         out = wrap_like(self.blend(x, params), images)
         mixed = [
             wrap_like(HF.restore_mask(self.blend(lay.data, params), lay), m)
@@ -449,6 +477,90 @@ class HSMix(nn.Module):
         HF.soft_mix(a, partner_rows, params.soft_lambda, out=out[n:])
         return out
 
+    def _check_masks(
+        self, images: Tensor, masks: list[Tensor], dense: Sequence[bool] | None
+    ) -> list[Tensor]:
+        """``masks`` as plain tensors, with one ``dense`` flag each and on the images' device."""
+        if dense is not None and len(dense) != len(masks):
+            raise ValueError(f"dense must hold one flag per mask ({len(masks)}), got {dense!r}")
+        plain_masks = [plain(m) for m in masks]
+        for m in plain_masks:
+            if isinstance(m, Tensor) and m.device != images.device:
+                raise ValueError(f"masks are on {m.device} but images are on {images.device}")
+        return plain_masks
+
+    def _prepare_mask(
+        self,
+        mask: Tensor,
+        images: Tensor,
+        k: int,
+        dense: Sequence[bool] | None,
+        *,
+        one_hot_classes: bool,
+        validate: bool,
+    ) -> HF.MaskLayout:
+        b, _, h, w = images.shape
+        return HF.prepare_mask(
+            mask,
+            (b, h, w),
+            one_hot_classes=one_hot_classes,
+            num_classes=self.num_classes,
+            ignore_index=self.ignore_index,
+            validate=validate,
+            dense=bool(dense[k]) if dense is not None else False,
+        )
+
+    # ------------------------------------------------------------------------ make and mix
+    def _augment(
+        self,
+        images: Tensor,
+        masks: list[Tensor],
+        superpixels: Tensor | None,
+        generator: torch.Generator | None,
+        dense: Sequence[bool] | None = None,
+    ) -> tuple[Tensor, list[Tensor], HSMixParams]:
+        """Make the params and mix: eagerly, or through the CUDA graph of this signature."""
+        x = plain(images)
+        if not self._graphed(x):
+            params = self.make_params(images, superpixels=superpixels, generator=generator)
+            out, mixed = self._mix_all(images, masks, params, dense)
+            return out, mixed, params
+        self._check_images(x)  # shapes and dtypes, and NaN/Inf when validate
+        plain_masks = self._check_masks(x, masks, dense)
+        sp = plain(superpixels)
+        if self.validate:  # the checks that read values back, eagerly
+            if sp is not None:
+                check_labels(sp, x, "superpixels")
+            for k, m in enumerate(plain_masks):
+                self._prepare_mask(m, x, k, dense, one_hot_classes=False, validate=True)
+            if x.is_floating_point() and self.output != "hard" and self.lam == "saliency":
+                self._warn_outside_range(x)
+        draws = self._draw(x, generator)
+        n = len(plain_masks)
+
+        def run(x: Tensor, sp: Tensor | None, *rest: Tensor | None) -> list[Tensor | None]:
+            partner, n_segments, soft, key = rest[:4]
+            graph_draws = RandomDraws(partner, n_segments, soft, key)
+            params = self._params_from_draws(x, graph_draws, sp, check_values=False)
+            out, mixed = self._mix_all(x, list(rest[4:]), params, dense, check_values=False)
+            return [out, *mixed, *(getattr(params, f) for f in _PARAM_FIELDS)]
+
+        inputs = [x.detach(), sp, draws.partner, draws.n_segments, draws.soft, draws.region_key]
+        key = (self.extra_repr(), self.alpha, None if dense is None else tuple(dense))
+        flat = self._graphs(run, [*inputs, *plain_masks], key)  # type: ignore[misc]
+        params = HSMixParams(**dict(zip(_PARAM_FIELDS, flat[1 + n :], strict=True)))
+        out = wrap_like(flat[0], images)
+        return out, [wrap_like(t, m) for t, m in zip(flat[1 : 1 + n], masks, strict=True)], params
+
+    def _graphed(self, images: Tensor) -> bool:
+        """True where this call goes through a CUDA graph (see ``cuda_graph``)."""
+        return (
+            self._graphs is not None
+            and self._graphs.handles(images)
+            and not (torch.is_grad_enabled() and images.requires_grad)
+            and not torch.compiler.is_compiling()
+        )
+
     # ---------------------------------------------------------------------------- forward
     def forward(
         self,
@@ -483,8 +595,7 @@ class HSMix(nn.Module):
             result: Any = inputs if len(inputs) > 1 else inputs[0]
         elif plain_call:
             masks = [] if len(inputs) == 1 or inputs[1] is None else [inputs[1]]
-            params = self.make_params(inputs[0], superpixels=superpixels, generator=generator)
-            out, mixed = self._mix_all(inputs[0], masks, params)
+            out, mixed, params = self._augment(inputs[0], masks, superpixels, generator)
             result = (out, *mixed) if masks else out
         else:
             structure = inputs if len(inputs) > 1 else inputs[0]
@@ -519,8 +630,7 @@ class HSMix(nn.Module):
         flat = locate(batch, fields)
         images = flat.leaves[flat.image]
         masks = [flat.leaves[i] for i in flat.masks]
-        params = self.make_params(images, superpixels=superpixels, generator=generator)
-        out, mixed = self._mix_all(images, masks, params, dense)
+        out, mixed, params = self._augment(images, masks, superpixels, generator, dense)
         new = {flat.image: out, **dict(zip(flat.masks, mixed, strict=True))}
         return flat.rebuild(new, self.batch_factor), params
 
@@ -529,6 +639,9 @@ class HSMix(nn.Module):
         check_images(images)
         if self.validate and images.is_floating_point() and not bool(torch.isfinite(images).all()):
             raise ValueError("images contain NaN or Inf (pass validate=False to skip this check)")
+
+
+_PARAM_FIELDS = tuple(f.name for f in dataclasses.fields(HSMixParams))
 
 
 def _check_fit(a: Tensor, params: HSMixParams, name: str) -> None:

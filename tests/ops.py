@@ -45,8 +45,7 @@ _NO_KERNEL = {
 # Kernel launches inside each of the package's custom ops (its Triton kernels and the
 # buffers they fill), by the op's arguments: the op itself is one dispatch.
 _INSIDE = {
-    "slic_assign": lambda args: 1,
-    "slic_update_sums": lambda args: 3,  # two zeroed tables, one kernel
+    "slic_kmeans": lambda args: 2 * args[12] - 1,  # per round a kernel, between rounds one
     "cc_rounds": lambda args: 1 + 4 * args[2],  # a copy, then per round a copy and 3 kernels
     "merge_keys": lambda args: 2,  # a filled table, one kernel
     # three kernels, the integral (2 cumsums, 2 pads, a copy), a zeroed peak table

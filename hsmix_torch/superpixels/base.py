@@ -95,6 +95,12 @@ class SuperpixelBackend:
         unless a backend knows better."""
         return max(h * w, 1)
 
+    def capturable(self, device: torch.device) -> bool:
+        """True when :meth:`segment` on ``device`` neither synchronises with the host nor
+        changes shape with the data, so a CUDA graph can capture it (``cuda_graph=True``).
+        False unless a backend knows better."""
+        return False
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(compactness={self.compactness!r})"
 

@@ -38,6 +38,9 @@ class GridBackend(SuperpixelBackend):
     def label_bound(self, h: int, w: int, max_segments: int, device: torch.device) -> int:
         return _max_cells(h, w, max_segments)
 
+    def capturable(self, device: torch.device) -> bool:
+        return True
+
 
 @torch.compiler.disable  # host arithmetic on sizes: nothing for a graph
 @lru_cache(maxsize=64)

@@ -104,6 +104,9 @@ class AutoBackend(SuperpixelBackend):
     def label_bound(self, h: int, w: int, max_segments: int, device: torch.device) -> int:
         return self.resolve(device).label_bound(h, w, max_segments, device)
 
+    def capturable(self, device: torch.device) -> bool:
+        return self.resolve(device).capturable(device)
+
     def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
         return self.resolve(images.device).segment(images, n_segments, max_segments)
 

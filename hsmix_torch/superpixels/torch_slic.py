@@ -128,22 +128,48 @@ def _fused_assign() -> Callable[..., Tensor]:
     return torch.compile(_assign, dynamic=False)
 
 
-def _round_ops(
-    kernels: str, device: torch.device
-) -> tuple[Callable[..., Tensor], Callable[..., tuple[Tensor, Tensor]]]:
-    """The assignment and update of a round that ``kernels`` picks on ``device``
+def _kmeans(
+    feats: Tensor,
+    centres: Tensor,
+    valid: Tensor,
+    labels: Tensor,
+    *,
+    grid: SlicGrid,
+    home: tuple[Tensor, Tensor],
+    radius: int,
+    rounds: int,
+    assign: Callable[..., Tensor] = _assign,
+) -> Tensor:
+    """``rounds`` k-means rounds from the initial ``centres`` and ``labels``; the labels.
+
+    Each round assigns every pixel (:func:`_assign`) and, but for the last, moves each centre
+    that kept pixels to their mean (:func:`_update`); a centre without pixels stops taking
+    part (``alive``). ``valid`` ``[B, ny_pad, nx_pad]`` marks the centres placed on each
+    image's grid. ``assign`` is :func:`_assign` or its compiled form (``fused=True``).
+    """
+    b, ny_pad, nx_pad = valid.shape
+    alive = valid
+    for it in range(rounds):
+        labels = assign(feats, centres, alive, labels, grid=grid, home=home, radius=radius)
+        if it + 1 < rounds:  # the last update would not be used
+            means, counts = _update(feats, labels, ny_pad * nx_pad)
+            alive = valid & (counts > 0).view(b, ny_pad, nx_pad)
+            centres = torch.where(alive[..., None], means.view_as(centres), centres)
+    return labels
+
+
+def _kmeans_impl(kernels: str, device: torch.device, fused: bool) -> Callable[..., Tensor]:
+    """The k-means rounds that ``kernels`` (and ``fused``) pick on ``device``
     (see :mod:`hsmix_torch.kernels`)."""
+    if fused:
+        return functools.partial(_kmeans, assign=_fused_assign())
     if resolve_kernels(kernels, device) == "torch":
-        return _assign, _update
-    from ..kernels.slic_assign import slic_assign
-    from ..kernels.slic_update import slic_update
+        return _kmeans
+    from ..kernels.slic_kmeans import slic_kmeans
 
     if kernels == "auto":
-        return (
-            with_fallback("slic_assign", slic_assign, _assign),
-            with_fallback("slic_update", slic_update, _update),
-        )
-    return slic_assign, slic_update
+        return with_fallback("slic_kmeans", slic_kmeans, _kmeans)
+    return slic_kmeans
 
 
 def _check_options(
@@ -237,7 +263,6 @@ def slic(
         feats = _features(images, m)
         grid = slic_grid(h, w, n_segments, max_segments)
         ny_pad, nx_pad = grid.ny_pad, grid.nx_pad
-        k_pad = ny_pad * nx_pad
 
         iy = torch.arange(ny_pad, device=dev)
         ix = torch.arange(nx_pad, device=dev)
@@ -249,24 +274,22 @@ def slic(
         centres = torch.zeros((b, ny_pad, nx_pad, 2 + feats.shape[-1]), device=dev)
         centres[..., 0] = cy.float()
         centres[..., 1] = cx.float()
-        alive = valid
 
         home = (
             _home_cell(h, grid.off_y, grid.step_y, grid.ny),
             _home_cell(w, grid.off_x, grid.step_x, grid.nx),
         )
         labels = home[0][:, :, None] * nx_pad + home[1][:, None, :]
-        assign, update = _round_ops(kernels, dev)
-        if fused:
-            assign = _fused_assign()
-        for it in range(max_num_iter):
-            labels = assign(
-                feats, centres, alive, labels, grid=grid, home=home, radius=search_radius
-            )
-            if it + 1 < max_num_iter:  # the last update would not be used
-                means, counts = update(feats, labels, k_pad)
-                alive = valid & (counts > 0).view(b, ny_pad, nx_pad)
-                centres = torch.where(alive[..., None], means.view_as(centres), centres)
+        labels = _kmeans_impl(kernels, dev, fused)(
+            feats,
+            centres,
+            valid,
+            labels,
+            grid=grid,
+            home=home,
+            radius=search_radius,
+            rounds=max_num_iter,
+        )
 
         if not enforce_connectivity:
             offsets = torch.arange(b, device=dev).view(b, 1, 1) * (h * w)
@@ -333,6 +356,9 @@ class TorchSlicBackend(SuperpixelBackend):
             fused=self.fused,
             kernels=self.kernels,
         )
+
+    def capturable(self, device: torch.device) -> bool:
+        return self.sync_free  # HSMix passes max_segments: nothing else reads values back
 
     def __repr__(self) -> str:
         return (

@@ -1,9 +1,10 @@
-"""The Triton SLIC assignment kernel equals the torch-ops round exactly.
+"""The Triton SLIC k-means rounds equal the torch-ops rounds exactly.
 
-Without a GPU the kernel runs in Triton's interpreter on CPU tensors (conftest sets
+Without a GPU the kernels run in Triton's interpreter on CPU tensors (conftest sets
 TRITON_INTERPRET=1), so shapes are small; with one, the same checks run on CUDA at 224 and
-512. The interpreter runs programs one after another: this kernel has no atomics and no
-communication between programs, so nothing it skips can differ on a GPU.
+512. The interpreter runs programs one after another: these kernels use no atomics and no
+communication between programs within a launch (the per-tile partials are added by the next
+launch), so nothing it skips can differ on a GPU.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 from hsmix_torch.kernels import resolve_kernels, triton_available
 from hsmix_torch.superpixels import slic
 from hsmix_torch.superpixels._grid import slic_grid
-from hsmix_torch.superpixels.torch_slic import _assign, _features, _home_cell
+from hsmix_torch.superpixels.torch_slic import _features, _home_cell, _kmeans
 
 from ..conftest import builtin_batch
 
@@ -24,7 +25,7 @@ DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _state(images: torch.Tensor, n: torch.Tensor, jitter: float, seed: int):
-    """A mid-run SLIC state: features, moved centres (some dead), previous labels."""
+    """A SLIC state to start from: features, moved centres (some not placed), home labels."""
     b, c, h, w = images.shape
     g = torch.Generator(device=images.device).manual_seed(seed)
     feats = _features(images, 10.0 if c == 3 else 0.1)
@@ -42,15 +43,12 @@ def _state(images: torch.Tensor, n: torch.Tensor, jitter: float, seed: int):
     valid = (iy[None, :, None] < grid.ny[:, None, None]) & (
         ix[None, None, :] < grid.nx[:, None, None]
     )
-    alive = valid & (torch.rand(shape, generator=g, device=images.device) > 0.1)
     home = (
         _home_cell(h, grid.off_y, grid.step_y, grid.ny),
         _home_cell(w, grid.off_x, grid.step_x, grid.nx),
     )
-    labels = torch.randint(
-        0, grid.ny_pad * grid.nx_pad, (b, h, w), generator=g, device=images.device
-    )
-    return feats, centres, alive, labels, grid, home
+    labels = home[0][:, :, None] * grid.nx_pad + home[1][:, None, :]
+    return feats, centres, valid, labels, grid, home
 
 
 @pytest.mark.parametrize(
@@ -59,38 +57,59 @@ def _state(images: torch.Tensor, n: torch.Tensor, jitter: float, seed: int):
         (2, 3, 48, 64, (12, 30)),
         (2, 1, 48, 64, (20, 9)),
         (2, 3, 37, 53, (7, 40)),
+        (2, 4, 20, 26, (5, 9)),
         (1, 3, 24, 24, (1,)),
+        (1, 1, 6, 5, (40,)),
     ],
-    ids=["rgb", "grey", "odd", "one-superpixel"],
+    ids=["rgb", "grey", "odd", "four-channel", "one-superpixel", "more-segments-than-pixels"],
 )
 @pytest.mark.parametrize("radius", [1, 2])
-def test_one_round_equals_the_torch_ops_round(b, c, h, w, n, radius) -> None:
-    from hsmix_torch.kernels.slic_assign import slic_assign
+def test_rounds_equal_the_torch_ops_rounds(b, c, h, w, n, radius) -> None:
+    """Labels after 1 and 3 rounds (assignments, centre updates in between) from grid
+    centres and from moved ones (pixels that no candidate window reaches keep their label)."""
+    from hsmix_torch.kernels.slic_kmeans import slic_kmeans
 
-    images = builtin_batch(b, channels=1 if c == 1 else 3, size=max(h, w))[0]
+    images = builtin_batch(b, channels=1 if c == 1 else 3, size=max(h, w, 8))[0]
+    if c == 4:
+        images = torch.cat([images, images[:, :1]], dim=1)
     images = images[:, :, :h, :w].float().div(255).to(DEVICE)
     n = torch.tensor(n, device=DEVICE)
     for seed, jitter in ((0, 0.0), (1, 6.0)):
-        state = _state(images, n, jitter, seed)
-        feats, centres, alive, labels, grid, home = state
-        ref = _assign(feats, centres, alive, labels, grid=grid, home=home, radius=radius)
-        out = slic_assign(feats, centres, alive, labels, grid=grid, home=home, radius=radius)
-        assert out.dtype == torch.int64 and torch.equal(out, ref)
+        feats, centres, valid, labels, grid, home = _state(images, n, jitter, seed)
+        for rounds in (1, 3):
+            kw = dict(grid=grid, home=home, radius=radius, rounds=rounds)
+            ref = _kmeans(feats, centres, valid, labels, **kw)
+            out = slic_kmeans(feats, centres, valid, labels, **kw)
+            assert out.dtype == torch.int64 and torch.equal(out, ref)
+
+
+def test_fixed_point_rounding_is_torch_round() -> None:
+    """The kernels' fixed-point rounding (no libdevice) rounds halves to even, as
+    ``torch.round`` in the reference's sums, and is exact above 2**23."""
+    from hsmix_torch.kernels.slic_kmeans import round_half_even_kernel
+
+    x = torch.tensor(
+        [0.5, 1.5, 2.5, -0.5, -1.5, 3.0, 1e-9, -7.25, 8388607.5, 2.0**24 + 2, -(2.0**30)],
+        device=DEVICE,
+    )
+    out = torch.empty(x.shape, dtype=torch.int64, device=DEVICE)
+    round_half_even_kernel[(1,)](x, out, x.numel(), BLOCK=16)
+    assert torch.equal(out, torch.round(x).long())
 
 
 def test_ties_go_to_the_first_candidate() -> None:
     """Equal centres everywhere: every distance ties with its mirror; the reference's order
     (rows, then columns, first minimum) decides, and so must the kernel."""
-    from hsmix_torch.kernels.slic_assign import slic_assign
+    from hsmix_torch.kernels.slic_kmeans import slic_kmeans
 
     images = torch.full((1, 1, 32, 32), 0.5, device=DEVICE)
-    feats, centres, alive, labels, grid, home = _state(
+    feats, centres, valid, labels, grid, home = _state(
         images, torch.tensor([16], device=DEVICE), 0.0, 0
     )
     centres[..., 2:] = 0.25
-    alive[:] = True
-    ref = _assign(feats, centres, alive, labels, grid=grid, home=home, radius=2)
-    out = slic_assign(feats, centres, alive, labels, grid=grid, home=home, radius=2)
+    kw = dict(grid=grid, home=home, radius=2, rounds=1)
+    ref = _kmeans(feats, centres, valid, labels, **kw)
+    out = slic_kmeans(feats, centres, valid, labels, **kw)
     assert torch.equal(out, ref)
 
 
