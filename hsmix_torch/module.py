@@ -104,8 +104,9 @@ class HSMix(nn.Module):
             checked. Turn off on the GPU for a forward pass with no host synchronisation.
         kernels: ``"auto"`` (Triton kernels on CUDA when Triton imports, torch ops
             elsewhere), ``"triton"`` or ``"torch"`` (:mod:`hsmix_torch.kernels`), for the
-            stages that have Triton kernels (the ``"torch"`` superpixels' SLIC rounds and
-            connectivity, the fine-grained saliency); results are the same either way.
+            stages that have Triton kernels (the ``"torch"`` superpixels' k-means and
+            connectivity, the fine-grained saliency, the per-superpixel uniforms, the soft
+            weight L); results are the same either way.
         cuda_graph: on CUDA, capture the forward in a CUDA graph once per input signature
             (shapes, dtypes, strides, options) and replay it (:mod:`hsmix_torch.cuda_graph`):
             the same results as eager, without the launch overhead. The random draws stay
@@ -320,7 +321,7 @@ class HSMix(nn.Module):
 
         # Pairs that mix: not paired with themselves, partner with more than one superpixel.
         active = (partner != torch.arange(b, device=dev)) & ~HF.single_region(labels_b)
-        uniforms = region_uniforms(draws.region_key, num_labels)
+        uniforms = region_uniforms(draws.region_key, num_labels, kernels=self.kernels)
         selected = (uniforms < self.p_hard) & active[:, None]
         hard_mask = HF.superpixel_mask(labels_b, selected)
 
@@ -331,9 +332,9 @@ class HSMix(nn.Module):
             soft_lambda = HF.paint_regions(beta, labels_b)
         else:
             sal = self._saliency(images, check_values)
-            relative = HF.relative_saliency(sal, sal.index_select(0, partner))
-            regions = HF.composite_regions(labels, labels_b, hard_mask, num_labels)
-            soft_lambda = HF.saliency_lambda(relative, regions, 2 * num_labels, self.aggregate)
+            soft_lambda = HF.soft_lambda(
+                sal, labels, partner, hard_mask, num_labels, self.aggregate, kernels=self.kernels
+            )
         soft_lambda = torch.where(active.view(b, 1, 1), soft_lambda.float(), 0.0)
 
         # A sample is mixed where one of its outputs takes pixels of its partner.

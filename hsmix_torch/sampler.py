@@ -11,11 +11,14 @@ the key and the label, whatever size of label table a device uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor
+
+from .kernels import Kernels, check_kernels, choose
 
 __all__ = [
     "PAIRINGS",
@@ -131,12 +134,14 @@ def _stream(key: Tensor, num_labels: int, stream: int) -> Tensor:
     return ((h >> 8).float() + 0.5) * 2.0**-24
 
 
-def region_uniforms(key: Tensor, num_labels: int) -> Tensor:
+def region_uniforms(key: Tensor, num_labels: int, *, kernels: Kernels = "auto") -> Tensor:
     """``[B, num_labels]`` float32 uniforms, one per superpixel label ``k`` of each sample.
 
     Args:
         key: ``[B]`` int64 keys in ``[0, 2**32)`` (:attr:`RandomDraws.region_key`).
         num_labels: how many labels to cover; the value of label ``k`` does not depend on it.
+        kernels: ``"auto"`` (one Triton kernel on CUDA, torch ops elsewhere), ``"triton"``
+            or ``"torch"`` (:mod:`hsmix_torch.kernels`); the same values either way.
 
     Example:
         >>> key = torch.tensor([7, 7, 8])
@@ -144,6 +149,18 @@ def region_uniforms(key: Tensor, num_labels: int) -> Tensor:
         >>> torch.equal(u[0], u[1]), torch.equal(region_uniforms(key, 3), u[:, :3])
         (True, True)
     """
+
+    def load() -> Callable[[Tensor, int], Tensor]:
+        from .kernels.mixing_maps import region_uniforms as kernel
+
+        return kernel
+
+    uniforms = choose("region_uniforms", check_kernels(kernels), key.device, _uniforms, load)
+    return uniforms(key, num_labels)
+
+
+def _uniforms(key: Tensor, num_labels: int) -> Tensor:
+    """:func:`region_uniforms` in torch ops (the reference of its Triton kernel)."""
     return _stream(key, num_labels, 0)
 
 

@@ -46,8 +46,9 @@ _NO_KERNEL = {
 # buffers they fill), by the op's arguments: the op itself is one dispatch.
 _INSIDE = {
     "slic_kmeans": lambda args: 2 * args[12] - 1,  # per round a kernel, between rounds one
-    "cc_rounds": lambda args: 1 + 4 * args[2],  # a copy, then per round a copy and 3 kernels
-    "merge_keys": lambda args: 2,  # a filled table, one kernel
+    "cc_rounds": lambda args: 2 + 2 * args[2],  # two copies, then per round 2 kernels
+    # a zeroed flag; per pass a zeroed and a filled table and 3 kernels; the flag's test
+    "merge_small": lambda args: 12,
     # three kernels, the integral (2 cumsums, 2 pads, a copy), a zeroed peak table
     "fine_grained_maps": lambda args: 9,
 }

@@ -7,7 +7,7 @@ soft mixing (``mixing``), mask layouts (``masks``) and per-image rescaling (``in
 from __future__ import annotations
 
 from .intensity import minmax_rescale
-from .lam import relative_saliency, saliency_lambda
+from .lam import relative_saliency, saliency_lambda, soft_lambda
 from .masks import MaskLayout, one_hot, prepare_mask, restore_mask
 from .mixing import hard_mix, soft_mix
 from .regions import (
@@ -35,6 +35,7 @@ __all__ = [
     "restore_mask",
     "saliency_lambda",
     "single_region",
+    "soft_lambda",
     "soft_mix",
     "superpixel_mask",
 ]

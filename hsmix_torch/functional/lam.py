@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from torch import Tensor
 
-from .regions import minmax_normalize, paint_regions, region_reduce
+from ..kernels import Kernels, check_kernels, choose
+from .regions import composite_regions, minmax_normalize, paint_regions, region_reduce
 
-__all__ = ["relative_saliency", "saliency_lambda"]
+__all__ = ["relative_saliency", "saliency_lambda", "soft_lambda"]
 
 
 def relative_saliency(saliency_a: Tensor, saliency_b: Tensor, eps: float = 1e-4) -> Tensor:
@@ -47,3 +49,53 @@ def saliency_lambda(
         reduced = reduced / (regions.shape[-2] * regions.shape[-1])
     lam = minmax_normalize(reduced, counts > 0)
     return paint_regions(lam.float(), regions)  # cast the [B, R] values, not the map
+
+
+def soft_lambda(
+    saliency: Tensor,
+    labels: Tensor,
+    partner: Tensor,
+    hard_mask: Tensor,
+    num_labels: int,
+    aggregate: Literal["sum", "mean"] = "sum",
+    *,
+    kernels: Kernels = "auto",
+) -> Tensor:
+    """The published ``L`` of each pair: :func:`saliency_lambda` of the partner's
+    :func:`relative_saliency` over the composite superpixel map of the hard mix.
+
+    Args:
+        saliency: ``[B, H, W]`` float32 saliency of each image, in ``[0, 1]``.
+        labels: ``[B, H, W]`` int64 superpixels of each image, in ``[0, num_labels)``.
+        partner: ``[B]`` int64, the image each sample is mixed with.
+        hard_mask: ``[B, H, W]`` bool ``M``, the partner's pixels of the hard mix.
+        num_labels: label slots per image.
+        aggregate: ``"sum"`` or ``"mean"``.
+        kernels: ``"auto"`` (a Triton kernel on CUDA, torch ops elsewhere), ``"triton"``
+            or ``"torch"`` (:mod:`hsmix_torch.kernels`); the same map either way.
+
+    Returns:
+        ``[B, H, W]`` float32 ``L``.
+    """
+
+    def load() -> Callable[..., Tensor]:
+        from ..kernels.mixing_maps import soft_lambda
+
+        return soft_lambda
+
+    fn = choose("soft_lambda", check_kernels(kernels), labels.device, _soft_lambda, load)
+    return fn(saliency, labels, partner, hard_mask, num_labels, aggregate)
+
+
+def _soft_lambda(
+    saliency: Tensor,
+    labels: Tensor,
+    partner: Tensor,
+    hard_mask: Tensor,
+    num_labels: int,
+    aggregate: Literal["sum", "mean"],
+) -> Tensor:
+    """:func:`soft_lambda` in torch ops (the reference of its Triton kernel)."""
+    relative = relative_saliency(saliency, saliency.index_select(0, partner))
+    regions = composite_regions(labels, labels.index_select(0, partner), hard_mask, num_labels)
+    return saliency_lambda(relative, regions, 2 * num_labels, aggregate)

@@ -6,14 +6,21 @@ tensors under ``TRITON_INTERPRET=1``, which must be set before this package's ke
 modules are imported) or ``"torch"``. Kernels are registered as torch custom ops with fake
 implementations, so ``torch.compile`` and CUDA graphs see them as single ops.
 
-Kernels so far, for the torch SLIC: the assignment (:mod:`.slic_assign`, reference
-``hsmix_torch.superpixels.torch_slic._assign``), the centre update's sums
-(:mod:`.slic_update`, reference ``torch_slic._update``), and in the connectivity step the
-component-labelling rounds and the small-fragment merge's neighbour search
-(:mod:`.connectivity`, references ``hsmix_torch.superpixels.connectivity._run_rounds`` and
-``_merge_keys_torch``); fine-grained saliency (:mod:`.saliency`, reference
-``hsmix_torch.saliency.fine_grained``'s torch body). The merge's bookkeeping, the region
-reductions and the mixing are torch ops.
+Kernels and the torch-ops references they equal:
+
+- :mod:`.slic_kmeans`: the torch SLIC's k-means rounds, two kernels a round
+  (``hsmix_torch.superpixels.torch_slic._kmeans``);
+- :mod:`.connectivity`: the component-labelling rounds, two kernels a round, and both
+  small-fragment merge passes (``hsmix_torch.superpixels.connectivity._run_rounds`` and
+  ``_merge_small``);
+- :mod:`.saliency`: OpenCV's fine-grained saliency (``hsmix_torch.saliency.fine_grained``);
+- :mod:`.mixing_maps`: the per-superpixel uniforms (``hsmix_torch.sampler.region_uniforms``)
+  and the soft weight L (``hsmix_torch.functional.soft_lambda``).
+
+Torch ops still: the SLIC features (rescaling, CIELAB: a bit-exact Triton version needs
+libdevice, which the interpreter cannot run), the grid set-up, the final relabelling, the
+Beta weights of ``lam="beta"``, and the mixing itself (single passes over the data; a
+Triton lerp would not match CUDA's FMA-contracted ``torch.lerp`` bit for bit).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ __all__ = [
     "KERNELS",
     "Kernels",
     "check_kernels",
+    "choose",
     "resolve_kernels",
     "triton_available",
     "with_fallback",
@@ -110,3 +118,19 @@ def with_fallback(
         return reference(*args, **kwargs)
 
     return run
+
+
+def choose(
+    name: str,
+    kernels: str,
+    device: torch.device,
+    reference: Callable[..., T],
+    load: Callable[[], Callable[..., T]],
+) -> Callable[..., T]:
+    """The implementation ``kernels`` picks on ``device``: the torch-ops ``reference``, or
+    the Triton kernel ``load()`` imports (only then: the kernel modules must be imported
+    after ``TRITON_INTERPRET`` is set), with the fallback for ``"auto"``."""
+    if resolve_kernels(kernels, device) == "torch":
+        return reference
+    kernel = load()
+    return with_fallback(name, kernel, reference) if kernels == "auto" else kernel

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_images
-from ..kernels import Kernels, resolve_kernels, with_fallback
+from ..kernels import Kernels, choose
 from ._borders import reflect101_pad
 from ._common import grey_levels
 
@@ -79,15 +79,13 @@ def fine_grained(images: Tensor, *, kernels: Kernels = "auto") -> Tensor:
 
 def _maps_for(kernels: str, device: torch.device) -> Callable[[Tensor], Tensor]:
     """The map of grey levels that ``kernels`` picks on ``device`` (hsmix_torch.kernels)."""
-    if resolve_kernels(kernels, device) == "torch":
-        return _maps
-    from ..kernels.saliency import fine_grained_maps
 
-    return (
-        with_fallback("fine_grained", fine_grained_maps, _maps)
-        if kernels == "auto"
-        else (fine_grained_maps)
-    )
+    def load() -> Callable[[Tensor], Tensor]:
+        from ..kernels.saliency import fine_grained_maps
+
+        return fine_grained_maps
+
+    return choose("fine_grained", kernels, device, _maps, load)
 
 
 def _maps(grey: Tensor) -> Tensor:

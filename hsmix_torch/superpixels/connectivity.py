@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ..functional import fixed_point_sums
-from ..kernels import resolve_kernels, with_fallback
+from ..kernels import choose
 
 __all__ = ["enforce_connectivity", "relabel_contiguous"]
 
@@ -93,19 +93,17 @@ def _pick_targets(
     eligible_source: Tensor,
     eligible_target: Tensor,
     earlier_only: bool,
-    merge_keys: Callable[..., Tensor],
 ) -> Tensor:
     """For each eligible component, its adjacent component with the closest mean features.
 
     Returns ``[N]`` int64: the chosen root per root slot, or the slot itself when nothing is
-    chosen. Ties go to the smaller root. ``merge_keys`` is :func:`_merge_keys_torch` or its
-    Triton version.
+    chosen. Ties go to the smaller root.
     """
     n = root.numel()
     hw = root.shape[1] * root.shape[2]
     sums, _ = fixed_point_sums(features.reshape(1, n, -1), root.reshape(1, n), n)
     means = sums[0] / sizes.clamp(min=1)[:, None]
-    best = merge_keys(root, means, eligible_source, eligible_target, earlier_only)
+    best = _merge_keys_torch(root, means, eligible_source, eligible_target, earlier_only)
     slots = torch.arange(n, device=root.device)
     chosen = (best & 0xFFFFFFFF) + (slots // hw) * hw
     return torch.where(best != _INT64_MAX, chosen, slots)
@@ -128,26 +126,27 @@ def relabel_contiguous(root: Tensor) -> tuple[Tensor, Tensor]:
 
 def _implementations(
     labels: Tensor, eh: Tensor, ev: Tensor, kernels: str
-) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
-    """``(run_rounds(parent, rounds), merge_keys(...))`` in the implementation that
-    ``kernels`` picks (see :mod:`hsmix_torch.kernels`)."""
+) -> tuple[Callable[..., Tensor], Callable[..., tuple[Tensor, Tensor]]]:
+    """``(run_rounds(parent, rounds), merge_small(parent, features, min_size, jumps))`` in
+    the implementation that ``kernels`` picks (see :mod:`hsmix_torch.kernels`)."""
 
     def torch_rounds(parent: Tensor, rounds: int) -> Tensor:
         return _run_rounds(parent, eh, ev, rounds)
 
-    if resolve_kernels(kernels, labels.device) == "torch":
-        return torch_rounds, _merge_keys_torch
-    from ..kernels.connectivity import cc_rounds, merge_keys
+    def load_rounds() -> Callable[..., Tensor]:
+        from ..kernels.connectivity import cc_rounds
 
-    def triton_rounds(parent: Tensor, rounds: int) -> Tensor:
-        return cc_rounds(parent, labels, rounds)
+        return lambda parent, rounds: cc_rounds(parent, labels, rounds)
 
-    if kernels == "auto":
-        return (
-            with_fallback("cc_rounds", triton_rounds, torch_rounds),
-            with_fallback("merge_keys", merge_keys, _merge_keys_torch),
-        )
-    return triton_rounds, merge_keys
+    def load_merge() -> Callable[..., tuple[Tensor, Tensor]]:
+        from ..kernels.connectivity import merge_small
+
+        return merge_small
+
+    return (
+        choose("cc_rounds", kernels, labels.device, torch_rounds, load_rounds),
+        choose("merge_small", kernels, labels.device, _merge_small, load_merge),
+    )
 
 
 def enforce_connectivity(
@@ -175,22 +174,21 @@ def enforce_connectivity(
         sync_free: run ``2 * rounds`` rounds and 12 merge jumps and skip the check: no host
             synchronisation (enough for superpixels; a serpentine component longer than that
             could stay split).
-        kernels: the labelling rounds and the merge's neighbour search in Triton or torch
-            ops (the same result).
+        kernels: the labelling rounds and the merging in Triton or torch ops (the same
+            result).
 
     Returns:
         ``(labels [B, H, W] int64 contiguous per image in raster order, K [B] int64)``.
     """
     b, h, w = labels.shape
-    hw, n = h * w, labels.numel()
+    n = labels.numel()
     eh, ev = _equal_edges(labels)
-    run_rounds, merge_keys = _implementations(labels, eh, ev, kernels)
+    run_rounds, merge_small = _implementations(labels, eh, ev, kernels)
     parent = torch.arange(n, device=labels.device).view(b, h, w)
     parent = run_rounds(parent, 2 * rounds if sync_free else rounds)
-    slot_min = min_size[:, None].expand(b, hw).reshape(-1)  # min size of each slot's image
     jumps = 12 if sync_free else 6
     while True:
-        root, merged_ok = _merge_small(parent, features, slot_min, jumps, merge_keys)
+        root, merged_ok = merge_small(parent, features, min_size, jumps)
         # The one host synchronisation: were the components and the merge chains resolved?
         if sync_free or bool(_cc_converged(parent, eh, ev) & merged_ok):
             break
@@ -200,22 +198,21 @@ def enforce_connectivity(
 
 
 def _merge_small(
-    parent: Tensor,
-    features: Tensor,
-    slot_min: Tensor,
-    jumps: int,
-    merge_keys: Callable[..., Tensor],
+    parent: Tensor, features: Tensor, min_size: Tensor, jumps: int
 ) -> tuple[Tensor, Tensor]:
-    """Both merge passes; returns the final group id per pixel and whether the jumps resolved."""
+    """Both merge passes over the components ``parent`` ``[B, H, W]`` (flat slots), with
+    ``features`` ``[B, H, W, F]`` and ``min_size`` ``[B]``; returns the final group id per
+    pixel ``[N]`` and whether ``jumps`` pointer doublings resolved the first pass's merges."""
     b, h, w = parent.shape
     n = parent.numel()
+    slot_min = min_size[:, None].expand(b, h * w).reshape(-1)  # min size of each slot's image
     root = parent.reshape(-1)
     ones = torch.ones_like(root)
     everyone = torch.ones(n, dtype=torch.bool, device=root.device)
 
     sizes = torch.zeros(n, dtype=torch.long, device=root.device).index_add_(0, root, ones)
     small = sizes < slot_min
-    target = _pick_targets(root.view(b, h, w), features, sizes, small, everyone, True, merge_keys)
+    target = _pick_targets(root.view(b, h, w), features, sizes, small, everyone, True)
     # Targets point to strictly earlier roots, so the merges form a forest: jump to its roots.
     for _ in range(jumps):
         target = target[target]
@@ -224,5 +221,5 @@ def _merge_small(
 
     sizes = torch.zeros(n, dtype=torch.long, device=root.device).index_add_(0, root, ones)
     small = (sizes < slot_min) & (sizes > 0)
-    target = _pick_targets(root.view(b, h, w), features, sizes, small, ~small, False, merge_keys)
+    target = _pick_targets(root.view(b, h, w), features, sizes, small, ~small, False)
     return target[root], resolved

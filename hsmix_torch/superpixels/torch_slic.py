@@ -20,7 +20,7 @@ from torch import Tensor
 
 from .._checks import check_images
 from ..functional import fixed_point_sums, minmax_rescale
-from ..kernels import Kernels, check_kernels, resolve_kernels, with_fallback
+from ..kernels import Kernels, check_kernels, choose
 from . import connectivity
 from ._color import rgb_to_lab
 from ._grid import SlicGrid, slic_grid
@@ -163,13 +163,13 @@ def _kmeans_impl(kernels: str, device: torch.device, fused: bool) -> Callable[..
     (see :mod:`hsmix_torch.kernels`)."""
     if fused:
         return functools.partial(_kmeans, assign=_fused_assign())
-    if resolve_kernels(kernels, device) == "torch":
-        return _kmeans
-    from ..kernels.slic_kmeans import slic_kmeans
 
-    if kernels == "auto":
-        return with_fallback("slic_kmeans", slic_kmeans, _kmeans)
-    return slic_kmeans
+    def load() -> Callable[..., Tensor]:
+        from ..kernels.slic_kmeans import slic_kmeans
+
+        return slic_kmeans
+
+    return choose("slic_kmeans", kernels, device, _kmeans, load)
 
 
 def _check_options(

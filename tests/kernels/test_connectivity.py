@@ -40,23 +40,41 @@ def test_enforce_connectivity_gives_the_same_superpixels() -> None:
         assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
 
 
-@pytest.mark.parametrize("earlier_only", [True, False])
-def test_merge_keys_equal_the_torch_ops_search(earlier_only) -> None:
-    """The merge's neighbour search: float64 scores rounded to float32 and packed with the
-    slot, the smallest key per source slot (an integer atomic_min)."""
-    from hsmix_torch.kernels.connectivity import merge_keys
+@pytest.mark.parametrize("jumps", [0, 1, 12])
+@pytest.mark.parametrize("channels", [3, 1])
+def test_merging_equals_the_torch_ops_merging(jumps, channels) -> None:
+    """Both merge passes: sizes and fixed-point means, the neighbour search (float64 scores
+    rounded to float32 and packed with the slot; ties go to the smaller slot), the merge
+    chains followed as far as ``jumps`` doublings reach (0 and 1 leave some unresolved),
+    and the second pass into large neighbours."""
+    from hsmix_torch.kernels.connectivity import merge_small
 
-    g = torch.Generator(device=DEVICE).manual_seed(1)
-    labels = torch.randint(0, 4, (2, 6, 8), generator=g, device=DEVICE)
-    labels = labels.repeat_interleave(3, 1).repeat_interleave(3, 2)
-    eh, ev = C._equal_edges(labels)
+    g = torch.Generator(device=DEVICE).manual_seed(channels)
+    labels = torch.randint(0, 5, (2, 9, 11), generator=g, device=DEVICE)
+    labels = labels.repeat_interleave(3, 1).repeat_interleave(2, 2)
     parent = torch.arange(labels.numel(), device=DEVICE).view(labels.shape)
-    root = C._run_rounds(parent, eh, ev, 16)
-    n = root.numel()
-    means = torch.rand(n, 3, generator=g, device=DEVICE, dtype=torch.float64)
-    means[::7] = means[1::7]  # equal scores: ties go to the smaller slot
-    source = torch.rand(n, generator=g, device=DEVICE) < 0.5
-    target = torch.rand(n, generator=g, device=DEVICE) < 0.7
-    ref = C._merge_keys_torch(root, means, source, target, earlier_only)
-    out = merge_keys(root, means, source, target, earlier_only)
-    assert torch.equal(out, ref) and (ref != torch.iinfo(torch.int64).max).any()
+    parent = C._run_rounds(parent, *C._equal_edges(labels), 24)
+    feats = torch.rand(*labels.shape, channels, generator=g, device=DEVICE)
+    feats[:, ::3] = feats[:, 1::3]  # equal means: ties
+    min_size = torch.tensor([7, 30], device=DEVICE)
+    ref_root, ref_ok = C._merge_small(parent, feats, min_size, jumps)
+    root, ok = merge_small(parent, feats, min_size, jumps)
+    assert torch.equal(root, ref_root) and bool(ok) == bool(ref_ok)
+    assert (root != parent.reshape(-1)).any()
+    if jumps == 12:
+        assert bool(ok)
+
+
+def test_a_long_merge_chain_is_followed_or_reported() -> None:
+    """A staircase of single pixels, each smaller than min_size and adjacent only to the one
+    before it: a chain of merges as long as the image; 2 doublings cannot resolve it."""
+    from hsmix_torch.kernels.connectivity import merge_small
+
+    labels = torch.arange(12, device=DEVICE).view(1, 1, 12)
+    parent = labels.clone()
+    feats = torch.linspace(0, 1, 12, device=DEVICE).view(1, 1, 12, 1)
+    min_size = torch.tensor([2], device=DEVICE)
+    for jumps in (2, 4):
+        ref = C._merge_small(parent, feats, min_size, jumps)
+        out = merge_small(parent, feats, min_size, jumps)
+        assert torch.equal(out[0], ref[0]) and bool(out[1]) == bool(ref[1]) == (jumps == 4)

@@ -161,18 +161,3 @@ def test_cuda_equals_torch_ops_at_full_size(size, any_rgb_batch) -> None:
     ref = slic(images, n, kernels="torch", max_segments=80, sync_free=True)
     out = slic(images, n, kernels="triton", max_segments=80, sync_free=True)
     assert torch.equal(out, ref)
-
-
-def test_hsmix_with_triton_kernels_mixes_as_with_torch_ops() -> None:
-    from hsmix_torch import HSMix
-
-    images, masks = builtin_batch(2, size=40)
-    x, y = images.float().div(255).to(DEVICE), masks.to(DEVICE)
-    outs = []
-    for kernels in ("torch", "triton"):
-        aug = HSMix(n_segments=(8, 16), superpixels="torch", num_classes=2, kernels=kernels)
-        g = torch.Generator(device=DEVICE).manual_seed(4)
-        outs.append(aug(x, y, generator=g, return_params=True))
-    assert torch.equal(outs[0][2].superpixels, outs[1][2].superpixels)
-    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])
-    assert "kernels='triton'" in repr(aug.backend)
