@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One device check for a lent GPU session (or, without a GPU, its CPU fallback here):
-#   1. the CUDA tests (sync-free forward, determinism, CPU/GPU agreement, graph capture,
-#      the Triton SLIC assignment kernel equal to the torch ops at 224 and 512),
-#   2. the superpixel (torch SLIC with and without the Triton kernel), HSMix, CUDA-graph
-#      and training-step benchmarks,
+#   1. the CUDA tests (sync-free forward, determinism, CPU/GPU agreement, graph capture and
+#      HSMix(cuda_graph=True), every Triton kernel equal to its torch ops at 224 and 512),
+#   2. the GPU goals (cuda_graph.py: SLIC and HSMix eager and in a graph, Triton against
+#      torch ops, B=16 224 and B=64 512, RGB and grey), the training-step overhead eager
+#      and with cuda_graph=True, launches per forward with the per-kernel profile, then
+#      the HSMix and superpixel benchmarks,
 # most important first, then a short summary. Installs nothing; needs torch, numpy,
 # scikit-image, matplotlib, tqdm, pytest on the machine (opencv-contrib for the reference
 # and the parity tests: without it the reference is not timed and those tests skip).
@@ -32,31 +34,31 @@ fi
 
 status=0
 echo "== CUDA tests (and the Triton kernels against their torch-ops references, on CUDA)"
-"$py" -m pytest -q -p no:cacheprovider -k "cuda or compile or kernels" tests \
+"$py" -m pytest -q -p no:cacheprovider -k "cuda or compile or kernels or graph" tests \
   2>&1 | tee "$out/gpu_tests.log" || status=1
 
 if [ "$device" = cuda ]; then
-  echo "== CUDA graph capture"
-  "$py" benchmarks/cuda_graph.py --batch-sizes 16 64 --sizes 224 --out "$out" \
+  echo "== the GPU goals: SLIC and HSMix, eager and in a CUDA graph"
+  "$py" benchmarks/cuda_graph.py --cases 16:224 64:512 --out "$out" \
     2>&1 | tee "$out/cuda_graph.log" || status=1
 fi
-
-echo "== HSMix end to end"
-"$py" benchmarks/bench_hsmix.py --device "$device" --batch-sizes "${batches[@]}" \
-  --sizes "${sizes[@]}" --backends "${backends[@]}" --repeats "$repeats" --reference-images 4 --out "$out" \
-  2>&1 | tee "$out/bench_hsmix.log"
 
 echo "== training-step overhead"
 "$py" benchmarks/step_overhead.py --device "$device" --batch-size 16 --size "$step_size" \
   --repeats "$repeats" 2>&1 | tee "$out/step_overhead.log"
 if [ "$device" = cuda ]; then
-  "$py" benchmarks/step_overhead.py --device cuda --fused --batch-size 16 --size "$step_size" \
-    --repeats "$repeats" 2>&1 | tee -a "$out/step_overhead.log"
+  "$py" benchmarks/step_overhead.py --device cuda --cuda-graph --batch-size 16 \
+    --size "$step_size" --repeats "$repeats" 2>&1 | tee -a "$out/step_overhead.log"
 fi
 
 echo "== launches per forward and the per-kernel profile"
 "$py" benchmarks/launch_count.py --device "$device" --batch-size 16 --size "$step_size" \
   2>&1 | tee "$out/launch_count.log"
+
+echo "== HSMix end to end"
+"$py" benchmarks/bench_hsmix.py --device "$device" --batch-sizes "${batches[@]}" \
+  --sizes "${sizes[@]}" --backends "${backends[@]}" --repeats "$repeats" --reference-images 4 --out "$out" \
+  2>&1 | tee "$out/bench_hsmix.log"
 
 echo "== superpixels"
 "$py" benchmarks/bench_superpixels.py --device "$device" --batch-sizes "${sp_batches[@]}" \
@@ -76,8 +78,10 @@ for r in rows:
               f"{ref} ({r['device']})")
 try:
     for r in csv.DictReader(open(f"{out}/cuda_graph.csv")):
-        print(f"{r['what']} B={r['batch']} {r['size']}: eager {float(r['eager_ms']):.2f} ms, "
-              f"graph {float(r['graph_ms']):.3f} ms, replay == eager: {r['replay_equals_eager']}")
+        goal = f" (goals: eager {r['goal_eager_ms']}, graph {r['goal_graph_ms']} ms)"
+        print(f"{r['what']} [{r['kernels']}] B={r['batch']} {r['size']} {r['channels']}: "
+              f"eager {float(r['eager_ms']):.3f} ms, graph {float(r['graph_ms']):.3f} ms, "
+              f"replay == eager: {r['replay_equals_eager']}{goal}")
 except FileNotFoundError:
     pass
 PY

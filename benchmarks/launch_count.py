@@ -1,9 +1,9 @@
 """Kernel launches per HSMix forward, by stage, with torch ops and with the Triton kernels;
 on CUDA also a per-kernel profile (torch.profiler: CUDA time and launches per kernel).
 
-Each dispatched op that runs a kernel counts once (a Triton kernel is one custom op), so on
-the CPU the counts are the launches a GPU would see. Design target (issue: Triton kernels):
-about 40 per forward (SLIC 2 per round, connectivity about 4, saliency about 3, mixing 2).
+Each dispatched op that runs a kernel counts once, and each of the package's Triton custom
+ops counts the launches it makes inside, so on the CPU the counts are the launches a GPU
+would see. A CUDA graph (``HSMix(cuda_graph=True)``) replays them all in one launch.
 
     python benchmarks/launch_count.py --device cuda --batch-size 16 --size 224
 """

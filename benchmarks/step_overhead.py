@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--backend", default="auto")
     p.add_argument("--fused", action="store_true", help='sync-free "torch" backend, fused=True')
+    p.add_argument("--kernels", default="auto", choices=("auto", "triton", "torch"))
+    p.add_argument(
+        "--cuda-graph", action="store_true", help="HSMix(cuda_graph=True): replayed forward"
+    )
     args = p.parse_args(argv)
     device = pick_device(args.device)
     images, masks, source = real_batch(args.batch_size, args.size)
@@ -44,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     model = UNet().to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     backend = get_backend("torch", sync_free=True, fused=True) if args.fused else args.backend
-    aug = HSMix(superpixels=backend, num_classes=2, validate=False)
+    aug = HSMix(
+        superpixels=backend,
+        num_classes=2,
+        validate=False,
+        kernels=args.kernels,
+        cuda_graph=args.cuda_graph and device.type == "cuda",
+    )
 
     def step(x, y) -> None:
         opt.zero_grad(set_to_none=True)
@@ -66,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             "batch": args.batch_size,
             "size": args.size,
             "backend": aug.backend.name + (" fused" if args.fused else ""),
+            "kernels": args.kernels,
+            "cuda_graph": aug.cuda_graph,
             "data": source,
             "step_ms (B)": plain_ms,
             "step_ms (2B, mixed, no aug)": double_ms,

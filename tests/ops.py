@@ -51,6 +51,8 @@ _INSIDE = {
     "merge_small": lambda args: 12,
     # three kernels, the integral (2 cumsums, 2 pads, a copy), a zeroed peak table
     "fine_grained_maps": lambda args: 9,
+    "region_uniforms": lambda args: 1,
+    "soft_lambda": lambda args: 6,  # zeroed tables and extremes, a fill, 3 kernels
 }
 
 

@@ -94,7 +94,9 @@ def test_bench_superpixels(tmp_path) -> None:
 
 
 def test_step_overhead() -> None:
-    out = _run("step_overhead.py", "--batch-size", "2", "--size", "32", "--repeats", "1")
+    out = _run(
+        "step_overhead.py", "--batch-size", "2", "--size", "32", "--repeats", "1", "--cuda-graph"
+    )
     assert "hsmix_overhead_pct" in out
 
 

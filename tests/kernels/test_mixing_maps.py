@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from hsmix_torch import HSMix
 from hsmix_torch.functional import soft_lambda, superpixel_mask
 from hsmix_torch.kernels import triton_available
 from hsmix_torch.saliency import fine_grained
@@ -62,8 +63,6 @@ def test_soft_lambda_equals_the_torch_ops_map(channels, b, h, w, superpixels, ag
 
 def test_hsmix_with_triton_kernels_mixes_as_with_torch_ops() -> None:
     """Every stage with a kernel (SLIC, connectivity, saliency, uniforms, L) at once."""
-    from hsmix_torch import HSMix
-
     images, masks = builtin_batch(3, size=40)
     x, y = images.float().div(255).to(DEVICE), masks.to(DEVICE)
     for aggregate in ("sum", "mean"):
@@ -82,3 +81,20 @@ def test_hsmix_with_triton_kernels_mixes_as_with_torch_ops() -> None:
             assert torch.equal(getattr(outs[0][2], name), getattr(outs[1][2], name)), name
         assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])
     assert "kernels='triton'" in repr(aug.backend)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("size", [224, 512])
+def test_cuda_hsmix_equals_torch_ops_at_full_size(size, any_rgb_batch) -> None:
+    images, masks = any_rgb_batch[0][:4].cuda(), any_rgb_batch[1][:4].cuda()
+    if size != 224:
+        images = torch.nn.functional.interpolate(images.float(), size=size).to(torch.uint8)
+        masks = torch.nn.functional.interpolate(masks[:, None].float(), size=size)[:, 0].long()
+    outs = []
+    for kernels in ("torch", "triton"):
+        aug = HSMix(num_classes=2, validate=False, kernels=kernels)
+        g = torch.Generator(device="cuda").manual_seed(5)
+        outs.append(aug(images, masks, generator=g, return_params=True))
+    for name in ("superpixels", "selected", "hard_mask", "soft_lambda"):
+        assert torch.equal(getattr(outs[0][2], name), getattr(outs[1][2], name)), name
+    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])

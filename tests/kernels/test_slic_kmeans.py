@@ -83,6 +83,19 @@ def test_rounds_equal_the_torch_ops_rounds(b, c, h, w, n, radius) -> None:
             assert out.dtype == torch.int64 and torch.equal(out, ref)
 
 
+def test_exact_search_radius() -> None:
+    """search_radius=4 (81 candidates, scikit-image's exact search) from moved centres."""
+    from hsmix_torch.kernels.slic_kmeans import slic_kmeans
+
+    images = builtin_batch(2, size=40)[0][:, :, :32, :40].float().div(255).to(DEVICE)
+    feats, centres, valid, labels, grid, home = _state(
+        images, torch.tensor([20, 45], device=DEVICE), 8.0, 2
+    )
+    kw = dict(grid=grid, home=home, radius=4, rounds=2)
+    ref = _kmeans(feats, centres, valid, labels, **kw)
+    assert torch.equal(slic_kmeans(feats, centres, valid, labels, **kw), ref)
+
+
 def test_fixed_point_rounding_is_torch_round() -> None:
     """The kernels' fixed-point rounding (no libdevice) rounds halves to even, as
     ``torch.round`` in the reference's sums, and is exact above 2**23."""
