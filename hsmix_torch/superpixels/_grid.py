@@ -66,11 +66,13 @@ def _row(h: int, w: int, n: int) -> list[int]:
     return [off_y, off_x, step_y, step_x, ny, nx, max(step_y, step_x, 1), win_y, win_x]
 
 
+@torch.compiler.disable  # host arithmetic on sizes, cached: nothing for a graph
 @lru_cache(maxsize=64)
 def _table(h: int, w: int, n_max: int) -> np.ndarray:
     return np.array([_row(h, w, max(n, 1)) for n in range(n_max + 1)], dtype=np.int64)
 
 
+@torch.compiler.disable  # one copy to the device per size, cached
 @lru_cache(maxsize=64)
 def _device_table(h: int, w: int, n_max: int, device: torch.device) -> Tensor:
     return torch.from_numpy(_table(h, w, n_max)).to(device)
