@@ -114,7 +114,9 @@ def _region_value(sums_ptr, counts_ptr, region, mask, HW, SCALE: tl.constexpr, M
     """A region's aggregate as the reference computes it, in float64."""
     value = tl.load(sums_ptr + region, mask=mask, other=0).to(tl.float64) / SCALE
     count = tl.load(counts_ptr + region, mask=mask, other=0)
-    divisor = tl.maximum(count, 1).to(tl.float64) if MEAN else HW.to(tl.float64)
+    # (HW may arrive as a constexpr: Triton specialises an int argument equal to 1.)
+    pixels = (tl.zeros([], tl.int64) + HW).to(tl.float64)
+    divisor = tl.maximum(count, 1).to(tl.float64) if MEAN else pixels
     return value / divisor, count
 
 

@@ -16,8 +16,10 @@ centre bookkeeping), which this equals label for label.
    can reach it (integers: exact in any order, so identical run to run), divides as the
    reference does, and writes the next round's centres and ``alive`` flags.
 
-Labels are written every round: the reference keeps a pixel's previous label where no
-candidate passes the window test, so the next round reads them.
+Between rounds a pixel's label travels as the index of its candidate (two bytes: a label is
+always one of its home cell's candidates), since the reference keeps a pixel's previous
+label where no candidate passes the window test; the int64 labels are written by the last
+round only.
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ def _round_kernel(
     feats_ptr,  # [B, H*W, F] float32
     centres_ptr,  # [B, K, 2 + F] float32 (y, x, features)
     alive_ptr,  # [B, K] int8
-    labels_ptr,  # [B, H*W] int64: the previous round's labels
-    out_ptr,  # [B, H*W] int64
+    labels_ptr,  # [B, H*W] int64: the initial labels (FIRST), each a candidate of its pixel
+    prev_ptr,  # [B, H*W] int16: the previous round's candidate index per pixel (not FIRST)
+    next_ptr,  # [B, H*W] int16: this round's candidate index per pixel (not LAST)
+    out_ptr,  # [B, H*W] int64: the labels (LAST)
     part_ptr,  # [B, K, J, 3 + F] int64: per tile and candidate, sums of y, x, features, 1
     y0_ptr,  # [B, NY_PAD] int64: first row of each cell row's tile (H past the last)
     y1_ptr,  # [B, NY_PAD] int64: one past its last row
@@ -78,7 +82,8 @@ def _round_kernel(
     J_PAD: tl.constexpr,
     C_PAD: tl.constexpr,
     SCALE: tl.constexpr,
-    SUMS: tl.constexpr,
+    FIRST: tl.constexpr,
+    LAST: tl.constexpr,  # the last round: labels out, no sums (its centres would not be used)
     BLOCK: tl.constexpr,
 ):
     cell = tl.program_id(0).to(tl.int64)
@@ -138,14 +143,20 @@ def _round_kernel(
             colour = d * d if f == 0 else colour + d * d
         dist = tl.where(ok, dist + colour, float("inf"))
         best, pick = tl.min(dist, axis=1, return_indices=True, return_indices_tie_break_left=True)
-        ly = tl.minimum(tl.maximum(cy + (pick // (2 * R + 1) - R), 0), NY_PAD - 1)
-        lx = tl.minimum(tl.maximum(cx + (pick % (2 * R + 1) - R), 0), NX_PAD - 1)
-        previous = tl.load(labels_ptr + pix, mask=inside, other=0)
-        label = tl.where(best < float("inf"), ly * NX_PAD + lx, previous)
-        tl.store(out_ptr + pix, label, mask=inside)
-        if SUMS:
-            # A label is always one of its tile's in-grid candidates (distinct slots).
-            hit = (inside[:, None] & in_grid[None, :]) & (label[:, None] == k[None, :])
+        if FIRST:
+            label = tl.load(labels_ptr + pix, mask=inside, other=0)
+            previous = (label // NX_PAD - cy + R) * (2 * R + 1) + (label % NX_PAD - cx + R)
+        else:
+            previous = tl.load(prev_ptr + pix, mask=inside, other=0).to(tl.int64)
+        pick = tl.where(best < float("inf"), pick.to(tl.int64), previous)
+        if LAST:
+            ly = tl.minimum(tl.maximum(cy + (pick // (2 * R + 1) - R), 0), NY_PAD - 1)
+            lx = tl.minimum(tl.maximum(cx + (pick % (2 * R + 1) - R), 0), NX_PAD - 1)
+            tl.store(out_ptr + pix, ly * NX_PAD + lx, mask=inside)
+        else:
+            tl.store(next_ptr + pix, pick.to(tl.int16), mask=inside)
+            # A label is always an in-grid candidate of its tile (distinct slots).
+            hit = (inside[:, None] & in_grid[None, :]) & (pick[:, None] == j[None, :])
             for c in tl.static_range(3 + F):
                 if c == 0:
                     v = y * SCALE  # exact in fixed point
@@ -158,7 +169,7 @@ def _round_kernel(
                     v = _round_half_even(fv * SCALE).to(tl.int64)  # SCALE is a power of 2
                 s = tl.sum(tl.where(hit, v[:, None], 0), axis=0)
                 acc += tl.where(col[None, :] == c, s[:, None], 0)
-    if SUMS:
+    if not LAST:
         dst = (
             part_ptr
             + ((b * k_pad + cell) * ((2 * R + 1) * (2 * R + 1)) + j[:, None]) * (3 + F)
@@ -246,14 +257,18 @@ def _slic_kmeans_op(
     c_pad = triton.next_power_of_2(3 + f)
     partials = torch.empty((b, k_pad, cand, 3 + f), dtype=torch.int64, device=feats.device)
     alive = valid.view(torch.int8)
+    out = torch.empty_like(labels)
+    picks = torch.empty(labels.shape, dtype=torch.int16, device=labels.device)
+    spare = torch.empty_like(picks)
     for it in range(rounds):
-        out = torch.empty_like(labels)
         last = it + 1 == rounds
         _round_kernel[(k_pad, b)](
             feats,
             centres,
             alive,
             labels,
+            spare,
+            picks,
             out,
             partials,
             tiles_y[0],
@@ -271,11 +286,12 @@ def _slic_kmeans_op(
             nx_pad,
             J_PAD=triton.next_power_of_2(cand),
             C_PAD=c_pad,
-            SUMS=not last,  # the last round's centres would not be used
+            FIRST=it == 0,
+            LAST=last,
             BLOCK=_BLOCK,
             **consts,
         )
-        labels = out
+        picks, spare = spare, picks
         if not last:
             new_centres = torch.empty_like(centres)
             new_alive = torch.empty_like(alive)
@@ -294,7 +310,7 @@ def _slic_kmeans_op(
                 **consts,
             )
             centres, alive = new_centres, new_alive
-    return labels
+    return out
 
 
 @_slic_kmeans_op.register_fake

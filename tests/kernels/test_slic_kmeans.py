@@ -15,7 +15,7 @@ import torch
 from hsmix_torch.kernels import resolve_kernels, triton_available
 from hsmix_torch.superpixels import slic
 from hsmix_torch.superpixels._grid import slic_grid
-from hsmix_torch.superpixels.torch_slic import _features, _home_cell, _kmeans
+from hsmix_torch.superpixels.torch_slic import _assign, _features, _home_cell, _kmeans
 
 from ..conftest import builtin_batch
 
@@ -81,6 +81,27 @@ def test_rounds_equal_the_torch_ops_rounds(b, c, h, w, n, radius) -> None:
             ref = _kmeans(feats, centres, valid, labels, **kw)
             out = slic_kmeans(feats, centres, valid, labels, **kw)
             assert out.dtype == torch.int64 and torch.equal(out, ref)
+
+
+def test_pixels_without_a_passing_candidate_keep_their_label() -> None:
+    """Centres missing from the grid (some in-grid ones not placed) leave pixels whose every
+    candidate fails: the reference keeps their previous label, through several rounds."""
+    from hsmix_torch.kernels.slic_kmeans import slic_kmeans
+
+    images = builtin_batch(2, channels=1, size=64)[0][:, :, :48, :64].float().div(255)
+    feats, centres, valid, labels, grid, home = _state(
+        images.to(DEVICE), torch.tensor([20, 9], device=DEVICE), 0.0, 0
+    )
+    g = torch.Generator(device=DEVICE).manual_seed(0)
+    valid &= torch.rand(valid.shape, generator=g, device=DEVICE) > 0.5
+    kept = _assign(
+        feats, centres, valid, torch.full_like(labels, -1), grid=grid, home=home, radius=1
+    )
+    assert (kept == -1).sum() > 100
+    for rounds in (1, 3):
+        kw = dict(grid=grid, home=home, radius=1, rounds=rounds)
+        ref = _kmeans(feats, centres, valid, labels, **kw)
+        assert torch.equal(slic_kmeans(feats, centres, valid, labels, **kw), ref)
 
 
 def test_exact_search_radius() -> None:
