@@ -82,6 +82,17 @@ def region_uniforms(key: Tensor, num_labels: int) -> Tensor:
 
 # ------------------------------------------------------------------------- soft weight L
 @triton.jit
+def _composite_region(partner_ptr, labels_ptr, hard_ptr, b, offs, inside, HW, R):
+    """Each pixel's slot in ``[B, 2R]``: its own superpixel outside M, its partner's (+R)
+    inside (``functional.composite_regions``)."""
+    j = tl.load(partner_ptr + b)
+    hard = tl.load(hard_ptr + b * HW + offs, mask=inside, other=0) != 0
+    label_a = tl.load(labels_ptr + b * HW + offs, mask=inside, other=0)
+    label_b = tl.load(labels_ptr + j * HW + offs, mask=inside, other=0)
+    return b * 2 * R + tl.where(hard, label_b + R, label_a)
+
+
+@triton.jit
 def _region_sums_kernel(
     sal_ptr,  # [B, H*W] float32 saliency of each image
     partner_ptr,  # [B] int64
@@ -101,10 +112,7 @@ def _region_sums_kernel(
     s_a = tl.load(sal_ptr + b * HW + offs, mask=inside, other=0.0)
     s_b = tl.load(sal_ptr + j * HW + offs, mask=inside, other=0.0)
     relative = s_b / (s_a + s_b + 1e-4)  # relative_saliency, eps rounded to float32 as torch
-    hard = tl.load(hard_ptr + b * HW + offs, mask=inside, other=0) != 0
-    label_a = tl.load(labels_ptr + b * HW + offs, mask=inside, other=0)
-    label_b = tl.load(labels_ptr + j * HW + offs, mask=inside, other=0)
-    region = b * 2 * R + tl.where(hard, label_b + R, label_a)  # the composite map
+    region = _composite_region(partner_ptr, labels_ptr, hard_ptr, b, offs, inside, HW, R)
     tl.atomic_add(sums_ptr + region, _round_half_even(relative * SCALE).to(tl.int64), mask=inside)
     tl.atomic_add(counts_ptr + region, tl.full([BLOCK], 1, tl.int64), mask=inside)
 
@@ -145,7 +153,6 @@ def _extremes_kernel(
 
 @triton.jit
 def _paint_kernel(
-    sal_ptr,
     partner_ptr,
     labels_ptr,
     hard_ptr,
@@ -164,11 +171,7 @@ def _paint_kernel(
     b = tl.program_id(1).to(tl.int64)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     inside = offs < HW
-    j = tl.load(partner_ptr + b)
-    hard = tl.load(hard_ptr + b * HW + offs, mask=inside, other=0) != 0
-    label_a = tl.load(labels_ptr + b * HW + offs, mask=inside, other=0)
-    label_b = tl.load(labels_ptr + j * HW + offs, mask=inside, other=0)
-    region = b * 2 * R + tl.where(hard, label_b + R, label_a)
+    region = _composite_region(partner_ptr, labels_ptr, hard_ptr, b, offs, inside, HW, R)
     value, _ = _region_value(sums_ptr, counts_ptr, region, inside, HW, SCALE, MEAN)
     low = tl.load(low_ptr + b).to(tl.float64, bitcast=True)
     high = tl.load(high_ptr + b).to(tl.float64, bitcast=True)
@@ -203,7 +206,7 @@ def _soft_lambda_op(
     )
     out = torch.empty((b, h, w), dtype=torch.float32, device=dev)
     _paint_kernel[grid](
-        saliency, partner, labels, hard, tables[0], tables[1], extremes[0], extremes[1], out,
+        partner, labels, hard, tables[0], tables[1], extremes[0], extremes[1], out,
         hw, num_labels, EPS_BITS=_float64_bits(1e-5), MEAN=mean, enable_fp_fusion=False,
         **consts,
     )  # fmt: skip
