@@ -306,6 +306,7 @@ class HSMix(nn.Module):
         draws: RandomDraws,
         superpixels: Tensor | None,
         check_values: bool,
+        graphed: bool = False,
     ) -> HSMixParams:
         b, _, h, w = images.shape
         dev = images.device
@@ -316,7 +317,7 @@ class HSMix(nn.Module):
         else:
             labels = check_labels(superpixels, images, "superpixels", check_values=check_values)
             bound = h * w
-        num_labels = _table_size(labels, bound)
+        num_labels = _table_size(labels, bound, graphed)
         labels_b = labels.index_select(0, partner)
 
         # Pairs that mix: not paired with themselves, partner with more than one superpixel.
@@ -542,7 +543,7 @@ class HSMix(nn.Module):
         def run(x: Tensor, sp: Tensor | None, *rest: Tensor | None) -> list[Tensor | None]:
             partner, n_segments, soft, key = rest[:4]
             graph_draws = RandomDraws(partner, n_segments, soft, key)
-            params = self._params_from_draws(x, graph_draws, sp, check_values=False)
+            params = self._params_from_draws(x, graph_draws, sp, False, graphed=True)
             out, mixed = self._mix_all(x, list(rest[4:]), params, dense, check_values=False)
             return [out, *mixed, *(getattr(params, f) for f in _PARAM_FIELDS)]
 
@@ -657,14 +658,14 @@ def _check_fit(a: Tensor, params: HSMixParams, name: str) -> None:
         raise ValueError(f"params are on {params.hard_mask.device} but {name} on {a.device}")
 
 
-def _table_size(labels: Tensor, bound: int) -> int:
+def _table_size(labels: Tensor, bound: int, graphed: bool) -> int:
     """The number of label slots of the per-superpixel tables.
 
     On the CPU the labels' maximum costs nothing to read and small tables make the region
-    reductions cheap; elsewhere (and under ``torch.compile``) reading it would synchronise
-    or make a data-dependent size, so the backend's declared bound is used. The values in
-    the tables do not depend on the size (see :mod:`hsmix_torch.sampler`).
+    reductions cheap; elsewhere (and under ``torch.compile`` or in a graph) reading it would
+    synchronise or make a data-dependent size, so the backend's declared bound is used. The
+    values in the tables do not depend on the size (see :mod:`hsmix_torch.sampler`).
     """
-    if labels.device.type == "cpu" and not torch.compiler.is_compiling():
+    if labels.device.type == "cpu" and not (graphed or torch.compiler.is_compiling()):
         return int(labels.max()) + 1
     return max(bound, 1)

@@ -114,6 +114,22 @@ def test_structures_masks_and_superpixels_go_through_the_graph() -> None:
     assert all(torch.equal(out[k], ref[k]) for k in ("image", "label", "w"))
 
 
+def test_dictionaries_and_collates_reach_the_graph() -> None:
+    from hsmix_torch import HSMixd
+
+    kw = {"keys": ("image", "label"), "superpixels": "grid", "num_classes": 2}
+    graphed, eager = HSMixd(cuda_graph=True, **kw), HSMixd(**kw)
+    graphed.aug._graphs = ReplayOnStatic()
+    images, masks = _batch(4)
+    for t in (graphed, eager):
+        t.set_random_state(seed=3)
+    for _ in range(2):
+        out = graphed({"image": images, "label": masks, "name": list("abcd")})
+        ref = eager({"image": images, "label": masks, "name": list("abcd")})
+        assert torch.equal(out["image"], ref["image"]) and torch.equal(out["label"], ref["label"])
+    assert graphed.aug._graphs.captures == 1
+
+
 def test_value_checks_run_eagerly_before_the_replay() -> None:
     graphed, _ = _pair()
     images, masks = _batch(0)
