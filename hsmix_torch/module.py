@@ -334,7 +334,14 @@ class HSMix(nn.Module):
         else:
             sal = self._saliency(images, check_values)
             soft_lambda = HF.soft_lambda(
-                sal, labels, partner, hard_mask, num_labels, self.aggregate, kernels=self.kernels
+                sal,
+                labels,
+                partner,
+                hard_mask,
+                num_labels,
+                self.aggregate,
+                partner_labels=labels_b,
+                kernels=self.kernels,
             )
         soft_lambda = torch.where(active.view(b, 1, 1), soft_lambda.float(), 0.0)
 

@@ -59,6 +59,7 @@ def soft_lambda(
     num_labels: int,
     aggregate: Literal["sum", "mean"] = "sum",
     *,
+    partner_labels: Tensor | None = None,
     kernels: Kernels = "auto",
 ) -> Tensor:
     """The published ``L`` of each pair: :func:`saliency_lambda` of the partner's
@@ -71,6 +72,8 @@ def soft_lambda(
         hard_mask: ``[B, H, W]`` bool ``M``, the partner's pixels of the hard mix.
         num_labels: label slots per image.
         aggregate: ``"sum"`` or ``"mean"``.
+        partner_labels: ``labels.index_select(0, partner)`` where the caller has it (the
+            torch ops then skip that copy; the kernel reads the partner's labels in place).
         kernels: ``"auto"`` (a Triton kernel on CUDA, torch ops elsewhere), ``"triton"``
             or ``"torch"`` (:mod:`hsmix_torch.kernels`); the same map either way.
 
@@ -78,12 +81,15 @@ def soft_lambda(
         ``[B, H, W]`` float32 ``L``.
     """
 
+    def reference(*args: object) -> Tensor:
+        return _soft_lambda(*args, partner_labels=partner_labels)  # type: ignore[arg-type]
+
     def load() -> Callable[..., Tensor]:
         from ..kernels.mixing_maps import soft_lambda
 
         return soft_lambda
 
-    fn = choose("soft_lambda", check_kernels(kernels), labels.device, _soft_lambda, load)
+    fn = choose("soft_lambda", check_kernels(kernels), labels.device, reference, load)
     return fn(saliency, labels, partner, hard_mask, num_labels, aggregate)
 
 
@@ -94,8 +100,11 @@ def _soft_lambda(
     hard_mask: Tensor,
     num_labels: int,
     aggregate: Literal["sum", "mean"],
+    partner_labels: Tensor | None = None,
 ) -> Tensor:
     """:func:`soft_lambda` in torch ops (the reference of its Triton kernel)."""
+    if partner_labels is None:
+        partner_labels = labels.index_select(0, partner)
     relative = relative_saliency(saliency, saliency.index_select(0, partner))
-    regions = composite_regions(labels, labels.index_select(0, partner), hard_mask, num_labels)
+    regions = composite_regions(labels, partner_labels, hard_mask, num_labels)
     return saliency_lambda(relative, regions, 2 * num_labels, aggregate)
