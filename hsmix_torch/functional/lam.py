@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -45,8 +46,8 @@ def saliency_lambda(
         salient region of each image.
     """
     reduced, counts = region_reduce(relative, regions, num_regions, aggregate)
-    if aggregate == "sum":
-        reduced = reduced / (regions.shape[-2] * regions.shape[-1])
+    if aggregate == "sum":  # divided by the pixel (or voxel) count of an image
+        reduced = reduced / math.prod(regions.shape[1:])
     lam = minmax_normalize(reduced, counts > 0)
     return paint_regions(lam.float(), regions)  # cast the [B, R] values, not the map
 

@@ -1,4 +1,8 @@
-"""Hard and soft mixing of image and mask batches with a pixel map."""
+"""Hard and soft mixing of image and mask batches with a pixel map.
+
+The map has the batch axis and the spatial axes (``[B, H, W]``, or ``[B, D, H, W]`` for
+volumes); the tensors mixed have any channel axes between them: ``[B, *, H, W]``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ __all__ = ["hard_mix", "soft_mix"]
 
 
 def _per_pixel(weights: Tensor, like: Tensor) -> Tensor:
-    # [B, H, W] -> broadcastable against like's [B, ..., H, W]
-    return weights.view(weights.shape[0], *([1] * (like.ndim - 3)), *weights.shape[1:])
+    # [B, *S] -> broadcastable against like's [B, ..., *S] (S: the spatial axes)
+    return weights.view(weights.shape[0], *([1] * (like.ndim - weights.ndim)), *weights.shape[1:])
 
 
 def hard_mix(a: Tensor, b: Tensor, mask: Tensor, out: Tensor | None = None) -> Tensor:

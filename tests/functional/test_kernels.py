@@ -107,3 +107,30 @@ def test_saliency_lambda_normalises_per_image() -> None:
     assert torch.allclose(
         HF.relative_saliency(torch.zeros(2), torch.ones(2)), torch.full((2,), 1 / 1.0001)
     )
+
+
+def test_region_and_mixing_kernels_take_any_number_of_spatial_axes() -> None:
+    """On volumes [B, D, H, W] the kernels give what they give on the same voxels laid out
+    as images [B, D*H, W]: they depend on the spatial axes only through their flattening."""
+    g = torch.Generator().manual_seed(0)
+    b, d, h, w = 3, 4, 6, 5
+    labels = torch.randint(0, 7, (b, d, h, w), generator=g)
+    sal = torch.rand(b, d, h, w, generator=g)
+    partner = torch.tensor([2, 0, 1])
+    selected = torch.rand(b, 7, generator=g) < 0.4
+    a = torch.rand(b, 2, d, h, w, generator=g)
+    flat = lambda t: t.reshape(*t.shape[:-3], d * h, w)  # noqa: E731
+    mask = HF.superpixel_mask(labels[partner], selected)
+    assert torch.equal(flat(mask), HF.superpixel_mask(flat(labels)[partner], selected))
+    for aggregate in ("sum", "mean"):
+        lam = HF.soft_lambda(sal, labels, partner, mask, 7, aggregate, kernels="torch")
+        ref = HF.soft_lambda(
+            flat(sal), flat(labels), partner, flat(mask), 7, aggregate, kernels="torch"
+        )
+        assert lam.shape == (b, d, h, w) and torch.equal(flat(lam), ref)
+    assert torch.equal(
+        flat(HF.hard_mix(a, a[partner], mask)), HF.hard_mix(flat(a), flat(a)[partner], flat(mask))
+    )
+    assert torch.equal(
+        flat(HF.soft_mix(a, a[partner], lam)), HF.soft_mix(flat(a), flat(a)[partner], flat(lam))
+    )
