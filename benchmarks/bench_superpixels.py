@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             times[name] = time_ms(lambda s, bk=backend, x=images, n=n: bk(x, n), cpu, args.repeats)
         x, nd = images.to(device), n.to(device)
-        # The torch SLIC with torch ops, and on CUDA with the Triton assignment kernel.
+        # The torch SLIC with torch ops, and on CUDA with the Triton kernels.
         variants = (
             {"torch": "torch", "torch+triton": "triton"}
             if device.type == "cuda"
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "torch+triton" in times:
             print(
-                f"size {size} B={batch}: torch SLIC with the Triton assignment "
+                f"size {size} B={batch}: torch SLIC with the Triton kernels "
                 f"{times['torch+triton']:.2f} ms, torch ops {times['torch']:.2f} ms "
                 f"({times['torch'] / times['torch+triton']:.1f}x)"
             )

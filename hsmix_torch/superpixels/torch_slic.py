@@ -231,9 +231,9 @@ def slic(
         fused: run each k-means round's assignment through ``torch.compile`` (fused
             kernels: 3.5 times less GPU time on an H200; the first call per shape compiles,
             10-60 s; labels as in eager mode). Implies torch ops for the assignment.
-        kernels: ``"auto"`` (the Triton assignment kernel on CUDA, torch ops elsewhere),
-            ``"triton"`` or ``"torch"`` (see :mod:`hsmix_torch.kernels`). Labels are the
-            same either way.
+        kernels: ``"auto"`` (the Triton k-means and connectivity kernels on CUDA, torch ops
+            elsewhere), ``"triton"`` or ``"torch"`` (see :mod:`hsmix_torch.kernels`). Labels
+            are the same either way.
 
     Returns:
         ``[B, H, W]`` int64 labels, contiguous ``0..K_b-1`` per image, on the images' device.
