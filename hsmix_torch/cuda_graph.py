@@ -64,10 +64,6 @@ class GraphCache:
         capture cannot hold another: the caller's graph then records the eager forward)."""
         return t.is_cuda and not torch.cuda.is_current_stream_capturing()
 
-    def clear(self) -> None:
-        """Drop every graph (and its memory)."""
-        self._entries.clear()
-
     def __call__(
         self, fn: Callable[..., Tensors], inputs: Sequence[Tensor | None], key: Hashable = None
     ) -> Tensors:

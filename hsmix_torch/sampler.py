@@ -149,6 +149,11 @@ def region_uniforms(key: Tensor, num_labels: int, *, kernels: Kernels = "auto") 
         >>> torch.equal(u[0], u[1]), torch.equal(region_uniforms(key, 3), u[:, :3])
         (True, True)
     """
+    if not isinstance(key, Tensor) or key.ndim != 1 or key.is_floating_point():
+        got = f"{key.dtype} {tuple(key.shape)}" if isinstance(key, Tensor) else type(key).__name__
+        raise ValueError(f"key must be an integer [B] tensor, got {got}")
+    if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 0:
+        raise ValueError(f"num_labels must be an int >= 0, got {num_labels!r}")
 
     def load() -> Callable[[Tensor, int], Tensor]:
         from .kernels.mixing_maps import region_uniforms as kernel

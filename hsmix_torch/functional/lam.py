@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Literal
 
+import torch
 from torch import Tensor
 
 from ..kernels import Kernels, check_kernels, choose
@@ -82,6 +83,8 @@ def soft_lambda(
         ``[B, H, W]`` float32 ``L``.
     """
 
+    _check_soft_lambda(saliency, labels, partner, hard_mask, num_labels, aggregate, partner_labels)
+
     def reference(*args: object) -> Tensor:
         return _soft_lambda(*args, partner_labels=partner_labels)  # type: ignore[arg-type]
 
@@ -109,3 +112,48 @@ def _soft_lambda(
     relative = relative_saliency(saliency, saliency.index_select(0, partner))
     regions = composite_regions(labels, partner_labels, hard_mask, num_labels)
     return saliency_lambda(relative, regions, 2 * num_labels, aggregate)
+
+
+def _check_soft_lambda(
+    saliency: object,
+    labels: object,
+    partner: object,
+    hard_mask: object,
+    num_labels: object,
+    aggregate: object,
+    partner_labels: object,
+) -> None:
+    """Shapes, dtypes and devices of :func:`soft_lambda`'s arguments (no values: no sync).
+    The Triton kernel indexes with them, so a mismatch must not reach it."""
+    named = {"saliency": saliency, "labels": labels, "partner": partner, "hard_mask": hard_mask}
+    if partner_labels is not None:
+        named["partner_labels"] = partner_labels
+    for name, t in named.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if labels.ndim < 2 or labels.is_floating_point() or labels.dtype == torch.bool:
+        raise TypeError(
+            f"labels must be an integer [B, *S] tensor, got {labels.dtype} {tuple(labels.shape)}"
+        )
+    for name in ("saliency", "hard_mask", "partner_labels"):
+        if name in named and named[name].shape != labels.shape:
+            raise ValueError(
+                f"{name} must have the labels' shape {tuple(labels.shape)}, "
+                f"got {tuple(named[name].shape)}"
+            )
+    if not saliency.is_floating_point():
+        raise TypeError(f"saliency must be floating point, got {saliency.dtype}")
+    if hard_mask.dtype != torch.bool:
+        raise TypeError(f"hard_mask must be bool, got {hard_mask.dtype}")
+    if partner.shape != labels.shape[:1] or partner.is_floating_point():
+        raise ValueError(
+            f"partner must be an integer [B]={labels.shape[0]} tensor, got "
+            f"{partner.dtype} {tuple(partner.shape)}"
+        )
+    for name, t in named.items():
+        if t.device != labels.device:
+            raise ValueError(f"{name} is on {t.device} but labels are on {labels.device}")
+    if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
+        raise ValueError(f"num_labels must be an int >= 1, got {num_labels!r}")
+    if aggregate not in ("sum", "mean"):
+        raise ValueError(f"aggregate must be 'sum' or 'mean', got {aggregate!r}")

@@ -47,14 +47,6 @@ def _round_half_even(v):
 
 
 @triton.jit
-def round_half_even_kernel(x_ptr, out_ptr, N, BLOCK: tl.constexpr):
-    """``out = torch.round(x).long()`` by :func:`_round_half_even`, for its test."""
-    offs = tl.arange(0, BLOCK)
-    v = tl.load(x_ptr + offs, mask=offs < N, other=0.0)
-    tl.store(out_ptr + offs, _round_half_even(v).to(tl.int64), mask=offs < N)
-
-
-@triton.jit
 def _round_kernel(
     feats_ptr,  # [B, H*W, F] float32
     centres_ptr,  # [B, K, 2 + F] float32 (y, x, features)

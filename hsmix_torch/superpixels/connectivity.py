@@ -8,6 +8,7 @@ Sums use integer atomics, so results are identical run to run on CUDA.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -125,13 +126,13 @@ def relabel_contiguous(root: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _implementations(
-    labels: Tensor, eh: Tensor, ev: Tensor, kernels: str
+    labels: Tensor, edges: Callable[[], tuple[Tensor, Tensor]], kernels: str
 ) -> tuple[Callable[..., Tensor], Callable[..., tuple[Tensor, Tensor]]]:
     """``(run_rounds(parent, rounds), merge_small(parent, features, min_size, jumps))`` in
     the implementation that ``kernels`` picks (see :mod:`hsmix_torch.kernels`)."""
 
     def torch_rounds(parent: Tensor, rounds: int) -> Tensor:
-        return _run_rounds(parent, eh, ev, rounds)
+        return _run_rounds(parent, *edges(), rounds)
 
     def load_rounds() -> Callable[..., Tensor]:
         from ..kernels.connectivity import cc_rounds
@@ -182,15 +183,16 @@ def enforce_connectivity(
     """
     b, h, w = labels.shape
     n = labels.numel()
-    eh, ev = _equal_edges(labels)
-    run_rounds, merge_small = _implementations(labels, eh, ev, kernels)
+    # The equal-label edge maps, made only where used (not by the sync-free Triton path).
+    edges = functools.cache(lambda: _equal_edges(labels))
+    run_rounds, merge_small = _implementations(labels, edges, kernels)
     parent = torch.arange(n, device=labels.device).view(b, h, w)
     parent = run_rounds(parent, 2 * rounds if sync_free else rounds)
     jumps = 12 if sync_free else 6
     while True:
         root, merged_ok = merge_small(parent, features, min_size, jumps)
         # The one host synchronisation: were the components and the merge chains resolved?
-        if sync_free or bool(_cc_converged(parent, eh, ev) & merged_ok):
+        if sync_free or bool(_cc_converged(parent, *edges()) & merged_ok):
             break
         parent = run_rounds(parent, 4)
         jumps += 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 import hsmix_torch.functional as HF
@@ -134,3 +135,35 @@ def test_region_and_mixing_kernels_take_any_number_of_spatial_axes() -> None:
     assert torch.equal(
         flat(HF.soft_mix(a, a[partner], lam)), HF.soft_mix(flat(a), flat(a)[partner], flat(lam))
     )
+
+
+def test_soft_lambda_and_region_uniforms_name_bad_arguments() -> None:
+    from hsmix_torch.sampler import region_uniforms
+
+    sal, labels = torch.rand(2, 4, 5), torch.zeros(2, 4, 5, dtype=torch.long)
+    partner, hard = torch.tensor([1, 0]), torch.zeros(2, 4, 5, dtype=torch.bool)
+    ok = (sal, labels, partner, hard, 3)
+    HF.soft_lambda(*ok)
+    bad = [
+        ((sal[:, :3], labels, partner, hard, 3), ValueError, "saliency must have the labels'"),
+        ((sal, labels.float(), partner, hard, 3), TypeError, "labels must be an integer"),
+        ((sal, labels, partner, hard.float(), 3), TypeError, "hard_mask must be bool"),
+        ((sal.long(), labels, partner, hard, 3), TypeError, "saliency must be floating"),
+        ((sal, labels, partner[:1], hard, 3), ValueError, r"partner must be an integer \[B\]=2"),
+        ((sal, labels, partner, hard, 0), ValueError, "num_labels must be an int >= 1"),
+        ((sal, labels, partner, hard, 3, "max"), ValueError, "aggregate must be"),
+        ((sal, labels.tolist(), partner, hard, 3), TypeError, "labels must be a torch.Tensor"),
+    ]
+    for args, err, match in bad:
+        with pytest.raises(err, match=match):
+            HF.soft_lambda(*args)
+    with pytest.raises(ValueError, match="partner_labels must have"):
+        HF.soft_lambda(*ok, partner_labels=labels[:, :2])
+    with pytest.raises(ValueError, match="kernels must be one of"):
+        HF.soft_lambda(*ok, kernels="cuda")
+    with pytest.raises(ValueError, match=r"key must be an integer \[B\]"):
+        region_uniforms(torch.rand(3), 4)
+    with pytest.raises(ValueError, match="num_labels must be an int >= 0"):
+        region_uniforms(torch.tensor([1]), -1)
+    with pytest.raises(ValueError, match="kernels must be one of"):
+        region_uniforms(torch.tensor([1]), 4, kernels="gpu")

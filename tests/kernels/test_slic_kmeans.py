@@ -117,20 +117,6 @@ def test_exact_search_radius() -> None:
     assert torch.equal(slic_kmeans(feats, centres, valid, labels, **kw), ref)
 
 
-def test_fixed_point_rounding_is_torch_round() -> None:
-    """The kernels' fixed-point rounding (no libdevice) rounds halves to even, as
-    ``torch.round`` in the reference's sums, and is exact above 2**23."""
-    from hsmix_torch.kernels.slic_kmeans import round_half_even_kernel
-
-    x = torch.tensor(
-        [0.5, 1.5, 2.5, -0.5, -1.5, 3.0, 1e-9, -7.25, 8388607.5, 2.0**24 + 2, -(2.0**30)],
-        device=DEVICE,
-    )
-    out = torch.empty(x.shape, dtype=torch.int64, device=DEVICE)
-    round_half_even_kernel[(1,)](x, out, x.numel(), BLOCK=16)
-    assert torch.equal(out, torch.round(x).long())
-
-
 def test_ties_go_to_the_first_candidate() -> None:
     """Equal centres everywhere: every distance ties with its mirror; the reference's order
     (rows, then columns, first minimum) decides, and so must the kernel."""
