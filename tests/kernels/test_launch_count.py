@@ -1,6 +1,6 @@
 """Kernel launches per forward stay under a bound: with the Triton kernels (SLIC k-means,
 connectivity labelling and merging, fine-grained saliency, the per-superpixel uniforms and
-the soft weight L), a forward on a small batch launches at most 280 kernels (measured 256,
+the soft weight L), a forward on a small batch launches at most 280 kernels (measured 254,
 81 of them by the Triton ops; the rest: the SLIC features and set-up, the relabelling, the
 draws, the selection and the mixing in torch ops). With torch ops only it is 3,200."""
 
