@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["load_image_folder", "resize_crop", "sample_batch"]
+__all__ = ["load_image_folder", "resize_crop", "sample_batch", "sample_volumes"]
 
 
 def resize_crop(image: Tensor, mask: Tensor | None, size: int) -> tuple[Tensor, Tensor | None]:
@@ -152,3 +152,70 @@ def sample_batch(size: int = 224, count: int = 4, channels: int = 3) -> tuple[Te
         weights = torch.tensor([9798, 19235, 3735]).view(1, 3, 1, 1)
         batch = ((batch.long() * weights).sum(1, keepdim=True) + 2**14) >> 15
     return batch.float() / 255, torch.stack(masks)
+
+
+# The modified 3-D Shepp-Logan head phantom (Kak & Slaney's ellipsoids, Toft's contrasts):
+# value, semi-axes (x, y, z), centre (x, y, z), rotation about z in degrees, mask class.
+# The two ventricles are class 1, the six small "lesions" class 2 (the published phantom
+# also tilts the ventricles by 10 degrees out of plane; these are not tilted).
+_PHANTOM = (
+    (1.0, (0.69, 0.92, 0.81), (0.0, 0.0, 0.0), 0.0, 0),
+    (-0.8, (0.6624, 0.874, 0.78), (0.0, -0.0184, 0.0), 0.0, 0),
+    (-0.2, (0.11, 0.31, 0.22), (0.22, 0.0, 0.0), -18.0, 1),
+    (-0.2, (0.16, 0.41, 0.28), (-0.22, 0.0, 0.0), 18.0, 1),
+    (0.1, (0.21, 0.25, 0.41), (0.0, 0.35, -0.15), 0.0, 2),
+    (0.1, (0.046, 0.046, 0.05), (0.0, 0.1, 0.25), 0.0, 2),
+    (0.1, (0.046, 0.046, 0.05), (0.0, -0.1, 0.25), 0.0, 2),
+    (0.1, (0.046, 0.023, 0.05), (-0.08, -0.605, 0.0), 0.0, 2),
+    (0.1, (0.023, 0.023, 0.02), (0.0, -0.606, 0.0), 0.0, 2),
+    (0.1, (0.023, 0.046, 0.02), (0.06, -0.605, 0.0), 0.0, 2),
+)
+
+
+def _phantom(shape: tuple[int, int, int], scale: float, shift: float) -> tuple[np.ndarray, ...]:
+    """One phantom volume ``[D, H, W]`` (float64, unnormalised) and its class map."""
+    z, y, x = np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij")
+    volume = np.zeros(shape)
+    mask = np.zeros(shape, dtype=np.int64)
+    for value, (a, b, c), (x0, y0, z0), phi, cls in _PHANTOM:
+        t = np.deg2rad(phi)
+        dx, dy, dz = x - x0 * scale - shift, y - y0 * scale, z - z0 * scale
+        u = dx * np.cos(t) + dy * np.sin(t)
+        v = -dx * np.sin(t) + dy * np.cos(t)
+        inside = (u / (a * scale)) ** 2 + (v / (b * scale)) ** 2 + (dz / (c * scale)) ** 2 <= 1
+        volume[inside] += value
+        if cls:
+            mask[inside] = cls
+    return volume, mask
+
+
+def sample_volumes(size: int | tuple[int, int, int] = 48, count: int = 2) -> tuple[Tensor, Tensor]:
+    """A built-in batch of grey volumes with 3-class masks (numpy only, no download).
+
+    The modified 3-D Shepp-Logan head phantom (see ``_PHANTOM``): skull, brain, two
+    ventricles (class 1) and six small lesions (class 2), with mild noise. Samples differ:
+    each is scaled (``1 - 0.04 k``), shifted along W, mirrored left to right every other
+    one, and has its own noise, so pairs mix different anatomy.
+
+    Args:
+        size: ``D = H = W``, or ``(D, H, W)``.
+        count: number of volumes (>= 1).
+
+    Returns:
+        ``(images float32 [count, 1, D, H, W] in [0, 1], masks int64 [count, D, H, W])``.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be an int >= 1, got {count!r}")
+    shape = (size,) * 3 if isinstance(size, int) else tuple(size)
+    if len(shape) != 3 or not all(isinstance(n, int) and n >= 1 for n in shape):
+        raise ValueError(f"size must be an int >= 1 or (D, H, W) of them, got {size!r}")
+    images, masks = [], []
+    for i in range(count):
+        volume, mask = _phantom(shape, 1.0 - 0.04 * (i % 5), 0.03 * ((i % 3) - 1))
+        volume += np.random.default_rng(i).normal(0.0, 0.02, shape)
+        if i % 2:
+            volume, mask = volume[..., ::-1], mask[..., ::-1]
+        images.append(np.clip(volume, 0.0, 1.0))
+        masks.append(np.ascontiguousarray(mask))
+    batch = torch.from_numpy(np.stack(images)[:, None].astype(np.float32))
+    return batch, torch.from_numpy(np.stack(masks))

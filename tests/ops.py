@@ -45,7 +45,7 @@ _NO_KERNEL = {
 # Kernel launches inside each of the package's custom ops (its Triton kernels and the
 # buffers they fill), by the op's arguments: the op itself is one dispatch.
 _INSIDE = {
-    "slic_kmeans": lambda args: 2 * args[12] - 1,  # per round a kernel, between rounds one
+    "slic_kmeans": lambda args: 2 * args[10] - 1,  # per round a kernel, between rounds one
     "cc_rounds": lambda args: 2 + 2 * args[2],  # two copies, then per round 2 kernels
     # a zeroed flag; per pass a zeroed and a filled table and 3 kernels; the flag's test
     "merge_small": lambda args: 12,

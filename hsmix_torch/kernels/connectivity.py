@@ -4,7 +4,9 @@ References (torch ops, which these equal exactly): ``_run_rounds`` and ``_merge_
 ``hsmix_torch.superpixels.connectivity``.
 
 Labelling: one round of min-label propagation is the reference's steps: each pixel's
-minimum ``m`` over its own and its equal-label 4-neighbours' parents; the hook
+minimum ``m`` over its own and its equal-label face neighbours' parents (4 in 2-D, 6 in
+3-D: a 2-D image is a volume of depth 1, and the depth neighbours are compiled in only for
+volumes); the hook
 ``hooked[parent[p]] = min(hooked[parent[p]], m[p])`` (an integer ``atomic_min``, so the
 result does not depend on the order of the programs); ``h = min(hooked, m)`` and two
 pointer jumps, which are ``h(h(h(h(p))))``: four reads of tables the hook has finished. So a
@@ -35,7 +37,9 @@ _INT64_MAX = torch.iinfo(torch.int64).max
 
 
 @triton.jit
-def _hook_kernel(labels_ptr, parent_ptr, m_ptr, hooked_ptr, N, H, W, BLOCK: tl.constexpr):
+def _hook_kernel(
+    labels_ptr, parent_ptr, m_ptr, hooked_ptr, N, D, H, W, VOLUME: tl.constexpr, BLOCK: tl.constexpr
+):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     inside = offs < N
     x = offs % W
@@ -43,21 +47,36 @@ def _hook_kernel(labels_ptr, parent_ptr, m_ptr, hooked_ptr, N, H, W, BLOCK: tl.c
     label = tl.load(labels_ptr + offs, mask=inside, other=0)
     parent = tl.load(parent_ptr + offs, mask=inside, other=0)
     m = parent
-    # Right, left, down, up: the reference's order (min is order-free anyway).
-    right = inside & (x + 1 < W)
-    same = right & (tl.load(labels_ptr + offs + 1, mask=right, other=0) == label)
-    m = tl.where(same, tl.minimum(m, tl.load(parent_ptr + offs + 1, mask=same, other=0)), m)
-    left = inside & (x > 0)
-    same = left & (tl.load(labels_ptr + offs - 1, mask=left, other=0) == label)
-    m = tl.where(same, tl.minimum(m, tl.load(parent_ptr + offs - 1, mask=same, other=0)), m)
-    down = inside & (y + 1 < H)
-    same = down & (tl.load(labels_ptr + offs + W, mask=down, other=0) == label)
-    m = tl.where(same, tl.minimum(m, tl.load(parent_ptr + offs + W, mask=same, other=0)), m)
-    up = inside & (y > 0)
-    same = up & (tl.load(labels_ptr + offs - W, mask=up, other=0) == label)
-    m = tl.where(same, tl.minimum(m, tl.load(parent_ptr + offs - W, mask=same, other=0)), m)
+    # Right, left, down, up (then back, front): min is order-free.
+    for side in tl.static_range(6 if VOLUME else 4):
+        if side == 0:
+            has = x + 1 < W
+            step = 1
+        elif side == 1:
+            has = x > 0
+            step = -1
+        elif side == 2:
+            has = y + 1 < H
+            step = W
+        elif side == 3:
+            has = y > 0
+            step = -W
+        elif side == 4:
+            has = (offs // (W * H)) % D + 1 < D
+            step = W * H
+        else:
+            has = (offs // (W * H)) % D > 0
+            step = -W * H
+        ok = inside & has
+        same = ok & (tl.load(labels_ptr + offs + step, mask=ok, other=0) == label)
+        m = tl.where(same, tl.minimum(m, tl.load(parent_ptr + offs + step, mask=same, other=0)), m)
     tl.store(m_ptr + offs, m, mask=inside)
     tl.atomic_min(hooked_ptr + parent, m, mask=inside)
+
+
+def _depth_height_width(t: Tensor) -> tuple[int, int, int]:
+    """``(D, H, W)`` of a ``[B, H, W]`` (D = 1) or ``[B, D, H, W]`` tensor."""
+    return (1, *t.shape[1:]) if t.ndim == 3 else tuple(t.shape[1:])  # type: ignore[return-value]
 
 
 @triton.jit
@@ -84,14 +103,14 @@ def _jumps_kernel(hooked_ptr, m_ptr, parent_ptr, next_hooked_ptr, N, BLOCK: tl.c
 
 @torch.library.custom_op("hsmix_torch::cc_rounds", mutates_args=())
 def _cc_rounds_op(parent: Tensor, labels: Tensor, rounds: int) -> Tensor:
-    _, h, w = labels.shape
+    d, h, w = _depth_height_width(labels)
     n = labels.numel()
     grid = (triton.cdiv(n, _BLOCK),)
     m = torch.empty_like(parent)
     parent = parent.clone()
     hooked, spare = parent.clone(), torch.empty_like(parent)
     for _ in range(rounds):
-        _hook_kernel[grid](labels, parent, m, hooked, n, h, w, BLOCK=_BLOCK)
+        _hook_kernel[grid](labels, parent, m, hooked, n, d, h, w, VOLUME=d > 1, BLOCK=_BLOCK)
         _jumps_kernel[grid](hooked, m, parent, spare, n, BLOCK=_BLOCK)
         hooked, spare = spare, hooked
     return parent
@@ -106,7 +125,8 @@ def cc_rounds(parent: Tensor, labels: Tensor, rounds: int) -> Tensor:
     """``rounds`` rounds of min-label propagation: the Triton version of
     ``connectivity._run_rounds(parent, *_equal_edges(labels), rounds)``.
 
-    ``parent`` ``[B, H, W]`` int64 flat indices into the batch, ``labels`` ``[B, H, W]``.
+    ``parent`` ``[B, *S]`` int64 flat indices into the batch, ``labels`` ``[B, *S]`` (S:
+    ``(H, W)``, or ``(D, H, W)`` with 6-connectivity).
     """
     return _cc_rounds_op(parent.contiguous(), labels.contiguous(), rounds)
 
@@ -145,10 +165,12 @@ def _keys_kernel(
     min_ptr,  # [B] int64: the minimum size per image
     best_ptr,  # [N] int64, INT64_MAX: the smallest key per source slot
     N,
+    D,
     H,
     W,
-    HW,
+    HW,  # voxels per image
     FIRST: tl.constexpr,  # the first pass (small into earlier) or the second (small into large)
+    VOLUME: tl.constexpr,  # D > 1: back and front neighbours too
     F: tl.constexpr,
     SCALE: tl.constexpr,
     BLOCK: tl.constexpr,
@@ -162,7 +184,7 @@ def _keys_kernel(
     source = inside & small_p
     if not FIRST:
         source = source & (size_p > 0)
-    for side in tl.static_range(4):  # right, left, down, up
+    for side in tl.static_range(6 if VOLUME else 4):  # right, left, down, up, back, front
         if side == 0:
             has = x + 1 < W
             step = 1
@@ -172,9 +194,15 @@ def _keys_kernel(
         elif side == 2:
             has = y + 1 < H
             step = W
-        else:
+        elif side == 3:
             has = y > 0
             step = -W
+        elif side == 4:
+            has = (offs // (W * H)) % D + 1 < D
+            step = W * H
+        else:
+            has = (offs // (W * H)) % D > 0
+            step = -W * H
         ok = source & has
         rq = tl.load(root_ptr + offs + step, mask=ok, other=0)
         ok = ok & (rq != rp)
@@ -236,7 +264,7 @@ def _follow_kernel(
 def _merge_small_op(
     parent: Tensor, features: Tensor, min_size: Tensor, jumps: int
 ) -> tuple[Tensor, Tensor]:
-    b, h, w = parent.shape
+    d, h, w = _depth_height_width(parent)
     n, f = parent.numel(), features.shape[-1]
     grid = (triton.cdiv(n, _BLOCK),)
     consts = dict(F=f, SCALE=int(FIXED_POINT_SCALE), BLOCK=_BLOCK)
@@ -252,10 +280,12 @@ def _merge_small_op(
             min_size,
             best,
             n,
+            d,
             h,
             w,
-            h * w,
+            d * h * w,
             FIRST=first,
+            VOLUME=d > 1,
             enable_fp_fusion=False,
             **consts,
         )
@@ -266,7 +296,7 @@ def _merge_small_op(
             merged,
             unresolved,
             n,
-            h * w,
+            d * h * w,
             2**jumps if first else 1,
             CHECK=first,
             BLOCK=_BLOCK,
@@ -286,8 +316,9 @@ def merge_small(
     """The Triton version of ``connectivity._merge_small``: both merge passes.
 
     Args:
-        parent: ``[B, H, W]`` int64 component slots (flat indices into the batch).
-        features: ``[B, H, W, F]`` float32 features for the merge score.
+        parent: ``[B, *S]`` int64 component slots (flat indices into the batch); S:
+            ``(H, W)``, or ``(D, H, W)`` with 6-connectivity.
+        features: ``[B, *S, F]`` float32 features for the merge score.
         min_size: ``[B]`` int64 minimum component size per image.
         jumps: the reference's pointer doublings of the first pass's merge forest.
 

@@ -189,8 +189,8 @@ def _soft_lambda_op(
     num_labels: int,
     mean: bool,
 ) -> Tensor:
-    b, h, w = labels.shape
-    hw, dev = h * w, labels.device
+    b = labels.shape[0]
+    hw, dev = labels[0].numel(), labels.device  # pixels (voxels) per image
     tables = torch.zeros((2, b, 2 * num_labels), dtype=torch.int64, device=dev)
     extremes = torch.zeros((2, b), dtype=torch.int64, device=dev)
     extremes[0] = _INT64_MAX
@@ -204,7 +204,7 @@ def _soft_lambda_op(
     _extremes_kernel[(triton.cdiv(2 * num_labels, _BLOCK), b)](
         tables[0], tables[1], extremes[0], extremes[1], hw, 2 * num_labels, MEAN=mean, **consts
     )
-    out = torch.empty((b, h, w), dtype=torch.float32, device=dev)
+    out = torch.empty(labels.shape, dtype=torch.float32, device=dev)
     _paint_kernel[grid](
         partner, labels, hard, tables[0], tables[1], extremes[0], extremes[1], out,
         hw, num_labels, EPS_BITS=_float64_bits(1e-5), MEAN=mean, enable_fp_fusion=False,

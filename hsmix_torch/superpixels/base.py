@@ -1,19 +1,22 @@
 """The superpixel backend protocol shared by every backend.
 
-A backend is a callable ``(images [B, C, H, W], n_segments LongTensor [B]) -> LongTensor
-[B, H, W]`` that returns, on the images' device, one label map per image. Built-in backends
-return contiguous labels ``0 .. K_i - 1`` per image; HSMix itself only needs labels in
-``[0, H * W)``, so user callables may return any labels in that range.
+A backend is a callable ``(images [B, C, *S], n_segments LongTensor [B]) -> LongTensor
+[B, *S]`` that returns, on the images' device, one label map per image; ``S`` is ``(H, W)``
+for images and ``(D, H, W)`` for volumes (supervoxels), where the backend supports them
+(:attr:`SuperpixelBackend.spatial`). Built-in backends return contiguous labels
+``0 .. K_i - 1`` per image; HSMix itself only needs labels in ``[0, prod(S))``, so user
+callables may return any labels in that range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 
-from .._checks import check_images
+from .._checks import check_images, check_spacing
 
 __all__ = [
     "DEFAULT_COMPACTNESS_GREY",
@@ -48,9 +51,12 @@ class SuperpixelBackend:
     Attributes:
         name: the registry name.
         compactness: SLIC's compactness, or ``None`` for :func:`default_compactness`.
+        spatial: the numbers of spatial axes the backend segments: ``(2, 3)`` for images
+            and volumes, ``(2,)`` for images only.
     """
 
     name: str = "base"
+    spatial: tuple[int, ...] = (2, 3)
 
     def __init__(self, compactness: float | None = None) -> None:
         if compactness is not None and not compactness > 0:
@@ -62,15 +68,29 @@ class SuperpixelBackend:
         return default_compactness(channels) if self.compactness is None else self.compactness
 
     def __call__(
-        self, images: Tensor, n_segments: Tensor | int, *, max_segments: int | None = None
+        self,
+        images: Tensor,
+        n_segments: Tensor | int,
+        *,
+        max_segments: int | None = None,
+        spacing: Sequence[float] | None = None,
     ) -> Tensor:
-        """Label maps ``[B, H, W]`` int64 for ``images [B, C, H, W]`` and ``n_segments [B]``.
+        """Label maps ``[B, *S]`` int64 for ``images [B, C, *S]`` and ``n_segments [B]``.
 
         ``max_segments`` is an optional upper bound of ``n_segments`` known on the host (HSMix
         passes its range's maximum); backends that size buffers from it then need no host
-        synchronisation to read ``n_segments`` from the device.
+        synchronisation to read ``n_segments`` from the device. ``spacing``: the voxel size
+        per spatial axis (scikit-image's meaning), or None for all 1.
         """
         check_images(images, allow_empty_batch=True)
+        axes = images.ndim - 2
+        if axes not in self.spatial:
+            raise ValueError(
+                f"the {self.name!r} superpixels segment images with {self.spatial} spatial "
+                f"axes, got images of shape {tuple(images.shape)} ({axes} spatial axes); "
+                "volumes take 'torch', 'skimage', 'grid', a callable or precomputed labels"
+            )
+        spacing = check_spacing(spacing, axes)
         n_segments = torch.as_tensor(n_segments, device=images.device).long().reshape(-1)
         if n_segments.numel() == 1 and images.shape[0] != 1:
             n_segments = n_segments.expand(images.shape[0])
@@ -83,17 +103,29 @@ class SuperpixelBackend:
             return torch.zeros(
                 images.shape[:1] + images.shape[2:], dtype=torch.long, device=images.device
             )
-        return self.segment(images, n_segments, max_segments)
+        return self.segment(images, n_segments, max_segments, spacing)
 
-    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
+    def segment(
+        self,
+        images: Tensor,
+        n_segments: Tensor,
+        max_segments: int | None,
+        spacing: tuple[float, ...] | None,
+    ) -> Tensor:
         """Compute the labels; arguments are already checked by ``__call__``."""
         raise NotImplementedError
 
-    def label_bound(self, h: int, w: int, max_segments: int, device: torch.device) -> int:
-        """An upper bound of the labels + 1 for ``H x W`` images and ``n_segments`` up to
-        ``max_segments``, known before segmenting. ``H * W`` (every label lies below it)
-        unless a backend knows better."""
-        return max(h * w, 1)
+    def label_bound(
+        self,
+        size: tuple[int, ...],
+        max_segments: int,
+        device: torch.device,
+        spacing: tuple[float, ...] | None = None,
+    ) -> int:
+        """An upper bound of the labels + 1 for images of spatial ``size`` and
+        ``n_segments`` up to ``max_segments``, known before segmenting. ``prod(size)``
+        (every label lies below it) unless a backend knows better."""
+        return max(math.prod(size), 1)
 
     def capturable(self, device: torch.device) -> bool:
         """True when :meth:`segment` on ``device`` neither synchronises with the host nor
@@ -106,7 +138,12 @@ class SuperpixelBackend:
 
 
 class CallableBackend(SuperpixelBackend):
-    """Wraps a plain callable ``(images, n_segments) -> [B, H, W]`` as a backend."""
+    """Wraps a plain callable ``(images, n_segments) -> [B, *S]`` as a backend.
+
+    Images and volumes both reach it. A ``spacing`` other than None is passed on as the
+    keyword ``spacing=`` (a tuple of floats, one per spatial axis), so a callable that is
+    given volumes with a spacing must accept it.
+    """
 
     name = "callable"
 
@@ -114,8 +151,17 @@ class CallableBackend(SuperpixelBackend):
         super().__init__(None)
         self.fn = fn
 
-    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
-        labels = self.fn(images, n_segments)
+    def segment(
+        self,
+        images: Tensor,
+        n_segments: Tensor,
+        max_segments: int | None,
+        spacing: tuple[float, ...] | None,
+    ) -> Tensor:
+        if spacing is None:
+            labels = self.fn(images, n_segments)
+        else:
+            labels = self.fn(images, n_segments, spacing=spacing)  # type: ignore[call-arg]
         return check_labels(labels, images, "superpixels callable output")
 
     def __repr__(self) -> str:
@@ -125,23 +171,27 @@ class CallableBackend(SuperpixelBackend):
 def check_labels(
     labels: Tensor, images: Tensor, name: str = "superpixels", check_values: bool = True
 ) -> Tensor:
-    """Check that ``labels`` is an integer ``[B, H, W]`` map matching ``images``; return int64.
+    """Check that ``labels`` is an integer ``[B, *S]`` map matching ``images`` ``[B, C, *S]``
+    (a ``[B, 1, *S]`` map is taken too); return int64.
 
     Shapes, dtype and device are checked without synchronising. With ``check_values`` the
-    range ``[0, H * W)`` is checked too, which reads numbers back from a GPU.
+    range ``[0, prod(S))`` is checked too, which reads numbers back from a GPU.
     """
     if not isinstance(labels, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(labels).__name__}")
-    b, _, h, w = images.shape
-    if labels.ndim == 4 and labels.shape[1] == 1:
+    expected = (images.shape[0], *images.shape[2:])
+    if labels.ndim == len(expected) + 1 and labels.shape[1] == 1:
         labels = labels[:, 0]
-    if labels.shape != (b, h, w):
-        raise ValueError(f"{name} must have shape [B, H, W]={(b, h, w)}, got {tuple(labels.shape)}")
+    if labels.shape != expected:
+        layout = "[B, D, H, W]" if len(expected) == 4 else "[B, H, W]"
+        raise ValueError(f"{name} must have shape {layout}={expected}, got {tuple(labels.shape)}")
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
         raise TypeError(f"{name} must be an integer tensor, got {labels.dtype}")
     if labels.device != images.device:
         raise ValueError(f"{name} is on {labels.device} but images are on {images.device}")
     labels = labels.long()
-    if check_values and labels.numel() and (labels.min() < 0 or labels.max() >= h * w):
-        raise ValueError(f"{name} must hold labels in [0, H*W) = [0, {h * w})")
+    voxels = math.prod(expected[1:])
+    if check_values and labels.numel() and (labels.min() < 0 or labels.max() >= voxels):
+        what = "D*H*W" if len(expected) == 4 else "H*W"
+        raise ValueError(f"{name} must hold labels in [0, {what}) = [0, {voxels})")
     return labels

@@ -95,10 +95,12 @@ class FastSlicBackend(SuperpixelBackend):
 
     RGB is converted to Lab by fast-slic; grey images are replicated to three channels
     without Lab. Labels are contiguous ``0..K-1`` per image and come back on the images'
-    device.
+    device. fast-slic is 2-D only and has no pixel spacing: volumes and a ``spacing`` other
+    than all 1 are a ValueError (``"auto"`` picks another backend for volumes).
     """
 
     name = "fast_slic"
+    spatial = (2,)
 
     def __init__(
         self, compactness: float | None = None, min_size_factor: float = 0.5, num_threads: int = -1
@@ -120,7 +122,18 @@ class FastSlicBackend(SuperpixelBackend):
         self.num_threads = num_threads
         self._slic_class = _slic_class()
 
-    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
+    def segment(
+        self,
+        images: Tensor,
+        n_segments: Tensor,
+        max_segments: int | None,
+        spacing: tuple[float, ...] | None,
+    ) -> Tensor:
+        if spacing is not None and any(v != 1.0 for v in spacing):
+            raise ValueError(
+                f"the 'fast_slic' superpixels have no pixel spacing, got spacing={spacing}; "
+                "use superpixels='torch' or 'skimage'"
+            )
         channels = images.shape[1]
         rgb = channels == 3
         factor = _COMPACTNESS_FACTOR_RGB if rgb else _COMPACTNESS_FACTOR_GREY

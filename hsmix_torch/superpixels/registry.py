@@ -50,23 +50,26 @@ def skimage_available() -> bool:
     return importlib.util.find_spec("skimage") is not None
 
 
-def resolve_auto(device: torch.device) -> str:
-    """The backend ``"auto"`` picks for images on ``device``.
+def resolve_auto(device: torch.device, spatial: int = 2) -> str:
+    """The backend ``"auto"`` picks for images on ``device`` with ``spatial`` axes (2 for
+    images, 3 for volumes).
 
     CUDA: ``"torch"`` (batched SLIC on the GPU, no host round trip; ``"auto"`` runs it in
-    its ``sync_free`` mode). Other devices: ``"fast_slic"`` when fast-slic is installed,
-    else ``"skimage"``, else ``"torch"`` (no optional package needed, but slow on a CPU).
+    its ``sync_free`` mode), for images and volumes. Other devices: ``"fast_slic"`` for
+    images when fast-slic is installed (it is 2-D only), then ``"skimage"`` (natively 3-D),
+    else ``"torch"`` (no optional package needed, but slow on a CPU).
     """
     if device.type == "cuda":
         return "torch"
     for name in ("fast_slic", "skimage"):
-        if name in available_backends():
+        if name in available_backends() and spatial in getattr(_REGISTRY[name][0], "spatial", ()):
             return name
     return "torch"
 
 
 class AutoBackend(SuperpixelBackend):
-    """Picks the backend per call from the images' device (see :func:`resolve_auto`).
+    """Picks the backend per call from the images' device and number of spatial axes (see
+    :func:`resolve_auto`).
 
     ``repr`` names what it resolved to (after a call) or would pick on the CPU and CUDA.
     """
@@ -79,9 +82,10 @@ class AutoBackend(SuperpixelBackend):
         self._cache: dict[str, SuperpixelBackend] = {}
         self._warned = False
 
-    def resolve(self, device: torch.device) -> SuperpixelBackend:
-        """The backend used for images on ``device`` (built once per name)."""
-        name = resolve_auto(device)
+    def resolve(self, device: torch.device, spatial: int = 2) -> SuperpixelBackend:
+        """The backend used for images on ``device`` with ``spatial`` axes (built once per
+        name)."""
+        name = resolve_auto(device, spatial)
         if name == "torch" and device.type != "cuda" and not self._warned:
             self._warned = True
             warnings.warn(
@@ -101,25 +105,41 @@ class AutoBackend(SuperpixelBackend):
             self._cache[name] = get_backend(name, **options)
         return self._cache[name]
 
-    def label_bound(self, h: int, w: int, max_segments: int, device: torch.device) -> int:
-        return self.resolve(device).label_bound(h, w, max_segments, device)
+    def label_bound(
+        self,
+        size: tuple[int, ...],
+        max_segments: int,
+        device: torch.device,
+        spacing: tuple[float, ...] | None = None,
+    ) -> int:
+        backend = self.resolve(device, len(size))
+        return backend.label_bound(size, max_segments, device, spacing)
 
     def capturable(self, device: torch.device) -> bool:
         return self.resolve(device).capturable(device)
 
-    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
-        return self.resolve(images.device).segment(images, n_segments, max_segments)
+    def segment(
+        self,
+        images: Tensor,
+        n_segments: Tensor,
+        max_segments: int | None,
+        spacing: tuple[float, ...] | None,
+    ) -> Tensor:
+        backend = self.resolve(images.device, images.ndim - 2)
+        return backend.segment(images, n_segments, max_segments, spacing)
 
     def __repr__(self) -> str:
         picks = {"cpu": resolve_auto(torch.device("cpu")), "cuda": "torch"}
+        volumes = resolve_auto(torch.device("cpu"), 3)
         used = ", ".join(f"{dev}: {backend!r}" for dev, backend in self._cache.items())
-        return f"AutoBackend(cpu -> {picks['cpu']!r}, cuda -> {picks['cuda']!r}" + (
-            f"; built {used})" if used else ")"
+        return (
+            f"AutoBackend(cpu -> {picks['cpu']!r} (volumes {volumes!r}), "
+            f"cuda -> {picks['cuda']!r}" + (f"; built {used})" if used else ")")
         )
 
 
 def get_backend(backend: str | SuperpixelFn, **options: object) -> SuperpixelBackend:
-    """Return a superpixel backend: ``(images [B,C,H,W], n_segments [B]) -> [B,H,W] long``.
+    """Return a superpixel backend: ``(images [B, C, *S], n_segments [B]) -> [B, *S] long``.
 
     Args:
         backend: a registered name (see :func:`available_backends`), ``"auto"`` (the best

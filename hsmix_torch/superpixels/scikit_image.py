@@ -12,7 +12,8 @@ __all__ = ["SkimageBackend"]
 
 
 class SkimageBackend(SuperpixelBackend):
-    """scikit-image's ``slic`` per image on the CPU (the published scripts' superpixels).
+    """scikit-image's ``slic`` per image on the CPU (the published scripts' superpixels),
+    natively 2-D and 3-D (supervoxels of ``[B, C, D, H, W]`` volumes, with ``spacing``).
 
     Arguments have scikit-image's meaning: ``compactness`` is in CIELAB units per grid step
     for 3-channel images (converted to Lab as RGB) and in ``[0, 1]`` intensity units for any
@@ -36,12 +37,18 @@ class SkimageBackend(SuperpixelBackend):
         self._slic = slic
         self.slic_kwargs = slic_kwargs
 
-    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
+    def segment(
+        self,
+        images: Tensor,
+        n_segments: Tensor,
+        max_segments: int | None,
+        spacing: tuple[float, ...] | None,
+    ) -> Tensor:
         channels = images.shape[1]
         compactness = self.compactness_for(channels)
-        arrays = images.detach().float().permute(0, 2, 3, 1).cpu().numpy()
+        arrays = images.detach().float().movedim(1, -1).cpu().numpy()
         counts = n_segments.tolist()
-        out = np.empty(arrays.shape[:3], dtype=np.int64)
+        out = np.empty(arrays.shape[:-1], dtype=np.int64)
         for i, (img, n) in enumerate(zip(arrays, counts, strict=True)):
             if channels == 1:
                 img, axis = img[..., 0], None
@@ -54,6 +61,7 @@ class SkimageBackend(SuperpixelBackend):
                 start_label=0,
                 channel_axis=axis,
                 convert2lab=channels == 3,
+                spacing=None if spacing is None else np.asarray(spacing),
                 **self.slic_kwargs,
             )
         return torch.from_numpy(out).to(images.device)

@@ -13,12 +13,14 @@ labels are identical run to run on CUDA too. ``fused=True`` compiles the assignm
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import itertools
+import math
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 
-from .._checks import check_images
+from .._checks import check_images, check_spacing
 from ..functional import fixed_point_sums, minmax_rescale
 from ..kernels import Kernels, check_kernels, choose
 from . import connectivity
@@ -30,8 +32,8 @@ __all__ = ["TorchSlicBackend", "slic"]
 
 
 def _features(images: Tensor, compactness: float) -> Tensor:
-    """``[B, H, W, F]`` float32 SLIC features: rescaled per image, Lab for RGB, divided by m."""
-    x = minmax_rescale(images).permute(0, 2, 3, 1)
+    """``[B, *S, F]`` float32 SLIC features: rescaled per image, Lab for RGB, divided by m."""
+    x = minmax_rescale(images).movedim(1, -1)
     if x.shape[-1] == 3:
         x = rgb_to_lab(x)
     return (x / compactness).contiguous()
@@ -45,6 +47,47 @@ def _home_cell(size: int, off: Tensor, step: Tensor, count: Tensor) -> Tensor:
     return torch.minimum(cell.clamp(min=0), count[:, None] - 1)
 
 
+def _along(t: Tensor, axis: int, nd: int, trailing: int = 0) -> Tensor:
+    """``[B, n]`` (or ``[n]``) viewed along spatial ``axis`` of ``[B, *S, ...]``, with
+    ``trailing`` axes of size 1 after the spatial ones."""
+    lead = t.shape[:-1] if t.ndim == 2 else (1,)
+    shape = [1] * nd
+    shape[axis] = t.shape[-1]
+    return t.reshape(*lead, *shape, *([1] * trailing))
+
+
+def _flat_cell(cells: list[Tensor], pads: tuple[int, ...]) -> Tensor:
+    """Row-major index into the ``[*pads]`` centre table of broadcastable per-axis cells."""
+    k = cells[0]
+    for c, pad in zip(cells[1:], pads[1:], strict=True):
+        k = k * pad + c
+    return k
+
+
+def initial_state(
+    feats: Tensor, grid: SlicGrid
+) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, ...]]:
+    """scikit-image's starting point: ``(centres [B, *pads, A + F], valid [B, *pads] bool,
+    labels [B, *S] int64, home)``: centres on the grid with colour 0 (scikit-image's
+    initial colour), the centres placed on each image's grid, each pixel's home cell as its
+    label, and ``home``: per axis, each coordinate's home cell ``[B, S_a]``."""
+    b, *size, f = feats.shape
+    nd, dev, pads = len(size), feats.device, grid.pads
+    valid = torch.ones((b, *pads), dtype=torch.bool, device=dev)
+    centres = torch.zeros((b, *pads, nd + f), device=dev)
+    for a, pad in enumerate(pads):
+        i = torch.arange(pad, device=dev)[None, :]
+        valid &= _along(i < grid.counts[:, a, None], a, nd)
+        position = grid.off[:, a, None] + i * grid.steps[:, a, None]
+        centres[..., a] = _along(position.float(), a, nd)
+    home = tuple(
+        _home_cell(s, grid.off[:, a], grid.steps[:, a], grid.counts[:, a])
+        for a, s in enumerate(size)
+    )
+    labels = _flat_cell([_along(h, a, nd) for a, h in enumerate(home)], pads)
+    return centres, valid, labels.expand(b, *size).contiguous(), home
+
+
 def _assign(
     feats: Tensor,
     centres: Tensor,
@@ -52,69 +95,76 @@ def _assign(
     labels: Tensor,
     *,
     grid: SlicGrid,
-    home: tuple[Tensor, Tensor],
+    home: tuple[Tensor, ...],
     radius: int,
+    spacing: tuple[float, ...] | None = None,
 ) -> Tensor:
     """Give each pixel its nearest candidate centre (strict ``<`` in centre order).
 
-    ``feats`` ``[B, H, W, F]``, ``centres`` ``[B, ny_pad, nx_pad, 2 + F]`` (y, x, features),
-    ``alive`` ``[B, ny_pad, nx_pad]`` bool, ``labels`` ``[B, H, W]`` (the previous round's,
-    kept where no candidate passes), ``home``: each pixel row's and column's home cell.
+    ``feats`` ``[B, *S, F]`` (S: A spatial axes), ``centres`` ``[B, *pads, A + F]``
+    (coordinates, features), ``alive`` ``[B, *pads]`` bool, ``labels`` ``[B, *S]`` (the
+    previous round's, kept where no candidate passes), ``home``: per axis each
+    coordinate's home cell, ``spacing``: per-axis factors of the coordinate differences
+    (scikit-image's ``spacing``; None: all 1).
 
-    One row of candidate cells at a time: the ``2R + 1`` cells of a row are evaluated
-    together and reduced with ``min`` (first minimum = lowest centre index), and rows are
-    taken in increasing order with a strict ``<``, so ties go to the lowest centre index as
-    in scikit-image. ``2R + 1`` rounds of a handful of kernels instead of ``(2R + 1)^2``.
+    The distance is scikit-image's: ``(sum_a (d_a * s_a)^2) / step^2 + |f - f_c|^2`` with
+    the squares added in axis order. One line of candidate cells at a time: the ``2R + 1``
+    cells along the last axis are evaluated together and reduced with ``min`` (first
+    minimum = lowest centre index), and lines are taken in increasing order with a strict
+    ``<``, so ties go to the lowest centre index as in scikit-image: ``(2R + 1)^(A-1)``
+    rounds of a handful of kernels instead of ``(2R + 1)^A``.
     """
-    b, h, w, f = feats.shape
-    dev = feats.device
-    home_y, home_x = home
-    ny_pad, nx_pad = grid.ny_pad, grid.nx_pad
-    ys = torch.arange(h, device=dev).view(1, h, 1, 1)
-    xs = torch.arange(w, device=dev).view(1, 1, w, 1)
-    inv_s2 = (1.0 / grid.step.float() ** 2).view(b, 1, 1, 1)
-    win_y = (2 * grid.win_y).view(b, 1, 1, 1)
-    win_x = (2 * grid.win_x).view(b, 1, 1, 1)
-    table = centres.view(b, ny_pad * nx_pad, 2 + f)
-    alive_flat = alive.view(b, ny_pad * nx_pad)
+    b, *size, f = feats.shape
+    nd, dev, pads = len(size), feats.device, grid.pads
+    table = centres.view(b, -1, nd + f)
+    alive_flat = alive.view(b, -1)
+    per_image = (b, *([1] * (nd + 1)))  # [B, 1.., 1] against [B, *S, J]
+    inv_s2 = (1.0 / grid.step.float() ** 2).view(per_image)
+    coords = [_along(torch.arange(s, device=dev), a, nd, trailing=1) for a, s in enumerate(size)]
     offsets = torch.arange(-radius, radius + 1, device=dev)
-    cx = home_x[:, :, None] + offsets  # [B, W, J]: candidate columns, in centre order
-    ok_x = (cx >= 0) & (cx < grid.nx.view(b, 1, 1))
-    cx = cx.clamp(0, nx_pad - 1)
-    pixel = feats.unsqueeze(3)  # [B, H, W, 1, F]
-    best = torch.full((b, h, w), float("inf"), device=dev)
-    for di in range(-radius, radius + 1):
-        cy = home_y + di  # [B, H]
-        ok_y = (cy >= 0) & (cy < grid.ny[:, None])
-        cy = cy.clamp(0, ny_pad - 1)
-        k = cy[:, :, None, None] * nx_pad + cx[:, None]  # [B, H, W, J]
-        c = table.gather(1, k.view(b, -1, 1).expand(-1, -1, 2 + f)).view(*k.shape, 2 + f)
-        ok = (
-            ok_y[:, :, None, None]
-            & ok_x[:, None]
-            & alive_flat.gather(1, k.view(b, -1)).view(k.shape)
-        )
-        ok &= (ys - c[..., 0].floor()).abs() <= win_y
-        ok &= (xs - c[..., 1].floor()).abs() <= win_x
-        dy = ys - c[..., 0]
-        dx = xs - c[..., 1]
-        dist = (dy * dy + dx * dx) * inv_s2 + ((pixel - c[..., 2:]) ** 2).sum(-1)
+    last = nd - 1
+    c_last = home[last][:, :, None] + offsets  # [B, S_last, J]: candidates, in centre order
+    ok_last = (c_last >= 0) & (c_last < grid.counts[:, last, None, None])
+    line_shape = (b, *([1] * last), size[last], 2 * radius + 1)  # along the last axis
+    c_last = c_last.clamp(0, pads[last] - 1).view(line_shape)
+    ok_last = ok_last.view(line_shape)
+    pixel = feats.unsqueeze(-2)  # [B, *S, 1, F]
+    best = torch.full((b, *size), float("inf"), device=dev)
+    for line in itertools.product(range(-radius, radius + 1), repeat=nd - 1):
+        cells, ok = [], ok_last
+        for a, di in enumerate(line):
+            c = home[a] + di  # [B, S_a]
+            ok = ok & _along((c >= 0) & (c < grid.counts[:, a, None]), a, nd, trailing=1)
+            cells.append(_along(c.clamp(0, pads[a] - 1), a, nd, trailing=1))
+        k = _flat_cell([*cells, c_last], pads).expand(b, *size, 2 * radius + 1)
+        c = table.gather(1, k.reshape(b, -1, 1).expand(-1, -1, nd + f)).view(*k.shape, nd + f)
+        ok = ok & alive_flat.gather(1, k.reshape(b, -1)).view(k.shape)
+        space = None
+        for a in range(nd):
+            ok = ok & ((coords[a] - c[..., a].floor()).abs() <= 2 * grid.win[:, a].view(per_image))
+            d = coords[a] - c[..., a]
+            if spacing is not None:
+                d = d * spacing[a]
+            space = d * d if space is None else space + d * d
+        dist = space * inv_s2 + ((pixel - c[..., nd:]) ** 2).sum(-1)
         dist = torch.where(ok, dist, float("inf"))
-        row_best, j = dist.min(dim=-1)  # first minimum: the lowest centre of the row
-        better = row_best < best
-        best = torch.where(better, row_best, best)
+        line_best, j = dist.min(dim=-1)  # first minimum: the lowest centre of the line
+        better = line_best < best
+        best = torch.where(better, line_best, best)
         labels = torch.where(better, k.gather(-1, j.unsqueeze(-1)).squeeze(-1), labels)
     return labels
 
 
 def _update(feats: Tensor, labels: Tensor, k_pad: int) -> tuple[Tensor, Tensor]:
-    """New centres ``[B, K_pad, 2 + F]`` (mean y, x, features) and counts ``[B, K_pad]``."""
-    b, h, w, f = feats.shape
-    dev = feats.device
-    ys = torch.arange(h, device=dev, dtype=torch.float32).view(1, h, 1, 1).expand(b, h, w, 1)
-    xs = torch.arange(w, device=dev, dtype=torch.float32).view(1, 1, w, 1).expand(b, h, w, 1)
-    rows = torch.cat([ys, xs, feats], dim=-1).view(b, h * w, 2 + f)
-    sums, counts = fixed_point_sums(rows, labels.view(b, h * w), k_pad)
+    """New centres ``[B, K_pad, A + F]`` (mean coordinates, features) and counts ``[B, K_pad]``."""
+    b, *size, f = feats.shape
+    nd, dev = len(size), feats.device
+    coords = [
+        _along(torch.arange(s, device=dev, dtype=torch.float32), a, nd, 1).expand(b, *size, 1)
+        for a, s in enumerate(size)
+    ]
+    rows = torch.cat([*coords, feats], dim=-1).view(b, -1, nd + f)
+    sums, counts = fixed_point_sums(rows, labels.view(b, -1), k_pad)
     means = (sums / counts.clamp(min=1)[..., None].double()).float()
     return means, counts
 
@@ -122,7 +172,7 @@ def _update(feats: Tensor, labels: Tensor, k_pad: int) -> tuple[Tensor, Tensor]:
 @functools.cache
 def _fused_assign() -> Callable[..., Tensor]:
     """``_assign`` through torch.compile: a few fused kernels instead of dozens of passes
-    over ``[B, H, W, 2R+1]`` intermediates (eager SLIC on a GPU is bound by those passes, not
+    over ``[B, *S, 2R+1]`` intermediates (eager SLIC on a GPU is bound by those passes, not
     by launches). ``_update`` stays eager: inductor turns its ``index_add_`` into a slower
     sort-based ``index_put_``. Compiled once per shape."""
     return torch.compile(_assign, dynamic=False)
@@ -135,25 +185,26 @@ def _kmeans(
     labels: Tensor,
     *,
     grid: SlicGrid,
-    home: tuple[Tensor, Tensor],
+    home: tuple[Tensor, ...],
     radius: int,
     rounds: int,
+    spacing: tuple[float, ...] | None = None,
     assign: Callable[..., Tensor] = _assign,
 ) -> Tensor:
     """``rounds`` k-means rounds from the initial ``centres`` and ``labels``; the labels.
 
     Each round assigns every pixel (:func:`_assign`) and, but for the last, moves each centre
     that kept pixels to their mean (:func:`_update`); a centre without pixels stops taking
-    part (``alive``). ``valid`` ``[B, ny_pad, nx_pad]`` marks the centres placed on each
-    image's grid. ``assign`` is :func:`_assign` or its compiled form (``fused=True``).
+    part (``alive``). ``valid`` ``[B, *pads]`` marks the centres placed on each image's
+    grid. ``assign`` is :func:`_assign` or its compiled form (``fused=True``).
     """
-    b, ny_pad, nx_pad = valid.shape
     alive = valid
+    kw = dict(grid=grid, home=home, radius=radius, spacing=spacing)
     for it in range(rounds):
-        labels = assign(feats, centres, alive, labels, grid=grid, home=home, radius=radius)
+        labels = assign(feats, centres, alive, labels, **kw)
         if it + 1 < rounds:  # the last update would not be used
-            means, counts = _update(feats, labels, ny_pad * nx_pad)
-            alive = valid & (counts > 0).view(b, ny_pad, nx_pad)
+            means, counts = _update(feats, labels, valid[0].numel())
+            alive = valid & (counts > 0).view(valid.shape)
             centres = torch.where(alive[..., None], means.view_as(centres), centres)
     return labels
 
@@ -209,24 +260,31 @@ def slic(
     enforce_connectivity: bool = True,
     min_size_factor: float = 0.5,
     max_segments: int | None = None,
+    spacing: Sequence[float] | None = None,
     sync_free: bool = False,
     fused: bool = False,
     kernels: Kernels = "auto",
 ) -> Tensor:
-    """Batched SLIC superpixels.
+    """Batched SLIC superpixels of images or supervoxels of volumes.
 
     Args:
-        images: ``[B, C, H, W]``, any float dtype or uint8, any C, any memory format.
+        images: ``[B, C, H, W]`` or ``[B, C, D, H, W]``, any float dtype or uint8, any C,
+            any memory format.
         n_segments: ``[B]`` int64 requested segments per image (on any device).
         compactness: scikit-image's meaning (Lab units for C = 3, [0, 1] intensity units
             otherwise); None picks 8 for RGB and 0.1 otherwise.
         max_num_iter: k-means rounds (scikit-image's default 10).
-        search_radius: R: each pixel compares the centres of the ``(2R+1)^2`` grid cells
-            around its home cell (plus scikit-image's window test). 2 is near-exact, 1 is
-            the classic 3x3 GPU form (faster, lower boundary recall at small n), 4 exact.
-        enforce_connectivity: merge pieces smaller than ``min_size_factor * H*W / K``.
+        search_radius: R: each pixel compares the centres of the ``(2R+1)^A`` grid cells
+            around its home cell (A spatial axes; plus scikit-image's window test). 2 is
+            near-exact, 1 is the classic 3x3 (3x3x3) GPU form (faster, lower boundary recall
+            at small n), 4 exact.
+        enforce_connectivity: merge pieces (4-connected in 2-D, 6-connected in 3-D) smaller
+            than ``min_size_factor * voxels / K``.
         min_size_factor: as in scikit-image.
         max_segments: host-side bound of ``n_segments``; without it one value is read back.
+        spacing: the voxel size per spatial axis (scikit-image's ``spacing``: it weighs the
+            coordinate differences of the distance; the grid does not depend on it). None:
+            all 1.
         sync_free: no host synchronisation at all (fixed round counts, see connectivity).
         fused: run each k-means round's assignment through ``torch.compile`` (fused
             kernels: 3.5 times less GPU time on an H200; the first call per shape compiles,
@@ -236,7 +294,8 @@ def slic(
             are the same either way.
 
     Returns:
-        ``[B, H, W]`` int64 labels, contiguous ``0..K_b-1`` per image, on the images' device.
+        ``[B, *S]`` int64 labels, contiguous ``0..K_b-1`` per image in raster order, on the
+        images' device.
     """
     check_images(images, allow_empty_batch=True)
     if n_segments.shape != images.shape[:1]:
@@ -254,32 +313,19 @@ def slic(
         enforce_connectivity=enforce_connectivity,
         sync_free=sync_free,
     )
-    b, c, h, w = images.shape
+    b, c, *size = images.shape
+    spacing = check_spacing(spacing, len(size))
+    if spacing is not None and all(v == 1.0 for v in spacing):
+        spacing = None  # the same distances, without the multiplications
     dev = images.device
+    voxels = math.prod(size)
     if max_segments is None:
         max_segments = int(n_segments.max()) if n_segments.numel() else 1
     m = default_compactness(c) if compactness is None else float(compactness)
     with torch.autocast(dev.type, enabled=False):
         feats = _features(images, m)
-        grid = slic_grid(h, w, n_segments, max_segments)
-        ny_pad, nx_pad = grid.ny_pad, grid.nx_pad
-
-        iy = torch.arange(ny_pad, device=dev)
-        ix = torch.arange(nx_pad, device=dev)
-        valid = (iy[None, :, None] < grid.ny[:, None, None]) & (
-            ix[None, None, :] < grid.nx[:, None, None]
-        )
-        cy = grid.off_y[:, None, None] + iy[None, :, None] * grid.step_y[:, None, None]
-        cx = grid.off_x[:, None, None] + ix[None, None, :] * grid.step_x[:, None, None]
-        centres = torch.zeros((b, ny_pad, nx_pad, 2 + feats.shape[-1]), device=dev)
-        centres[..., 0] = cy.float()
-        centres[..., 1] = cx.float()
-
-        home = (
-            _home_cell(h, grid.off_y, grid.step_y, grid.ny),
-            _home_cell(w, grid.off_x, grid.step_x, grid.nx),
-        )
-        labels = home[0][:, :, None] * nx_pad + home[1][:, None, :]
+        grid = slic_grid(tuple(size), n_segments, max_segments)
+        centres, valid, labels, home = initial_state(feats, grid)
         labels = _kmeans_impl(kernels, dev, fused)(
             feats,
             centres,
@@ -289,13 +335,14 @@ def slic(
             home=home,
             radius=search_radius,
             rounds=max_num_iter,
+            spacing=spacing,
         )
 
         if not enforce_connectivity:
-            offsets = torch.arange(b, device=dev).view(b, 1, 1) * (h * w)
+            offsets = torch.arange(b, device=dev).view(b, *([1] * len(size))) * voxels
             return connectivity.relabel_contiguous(labels + offsets)[0]
-        k_placed = grid.ny * grid.nx
-        min_size = torch.floor(min_size_factor * (h * w) / k_placed.double()).long()
+        k_placed = grid.counts.prod(1)
+        min_size = torch.floor(min_size_factor * voxels / k_placed.double()).long()
         return connectivity.enforce_connectivity(
             labels, feats, min_size, sync_free=sync_free, kernels=kernels
         )[0]
@@ -342,10 +389,17 @@ class TorchSlicBackend(SuperpixelBackend):
         self.fused = fused
         self.kernels = kernels
 
-    def segment(self, images: Tensor, n_segments: Tensor, max_segments: int | None) -> Tensor:
+    def segment(
+        self,
+        images: Tensor,
+        n_segments: Tensor,
+        max_segments: int | None,
+        spacing: tuple[float, ...] | None,
+    ) -> Tensor:
         return slic(
             images,
             n_segments,
+            spacing=spacing,
             compactness=self.compactness,
             max_num_iter=self.max_num_iter,
             search_radius=self.search_radius,

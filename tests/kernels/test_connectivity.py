@@ -16,7 +16,11 @@ pytestmark = pytest.mark.skipif(not triton_available(), reason="Triton is not in
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
-@pytest.mark.parametrize("shape,k", [((2, 48, 64), 5), ((1, 37, 53), 3), ((2, 16, 16), 1)])
+@pytest.mark.parametrize(
+    "shape,k",
+    [((2, 48, 64), 5), ((1, 37, 53), 3), ((2, 16, 16), 1), ((2, 5, 9, 11), 4), ((1, 1, 7, 6), 3)],
+    ids=["image", "odd", "one-label", "volume", "depth-one-volume"],
+)
 @pytest.mark.parametrize("rounds", [1, 3, 16])
 def test_rounds_equal_the_torch_ops_rounds(shape, k, rounds) -> None:
     from hsmix_torch.kernels.connectivity import cc_rounds
@@ -24,15 +28,18 @@ def test_rounds_equal_the_torch_ops_rounds(shape, k, rounds) -> None:
     g = torch.Generator(device=DEVICE).manual_seed(k)
     labels = torch.randint(0, k, shape, generator=g, device=DEVICE)  # many small pieces
     parent = torch.arange(labels.numel(), device=DEVICE).view(shape)
-    ref = C._run_rounds(parent, *C._equal_edges(labels), rounds)
+    ref = C._run_rounds(parent, C._equal_edges(labels), rounds)
     assert torch.equal(cc_rounds(parent, labels, rounds), ref)
 
 
-def test_enforce_connectivity_gives_the_same_superpixels() -> None:
+@pytest.mark.parametrize("volume", [False, True], ids=["image", "volume"])
+def test_enforce_connectivity_gives_the_same_superpixels(volume) -> None:
     g = torch.Generator(device=DEVICE).manual_seed(0)
     labels = torch.randint(0, 6, (2, 8, 10), generator=g, device=DEVICE)
     labels = labels.repeat_interleave(4, 1).repeat_interleave(4, 2)  # blocks and fragments
-    feats = torch.rand(2, 32, 40, 3, generator=g, device=DEVICE)
+    if volume:  # slices shifted by one column: joined across depth, fragments at the edges
+        labels = torch.stack([labels.roll(z, 2) for z in range(3)], 1)
+    feats = torch.rand(*labels.shape, 3, generator=g, device=DEVICE)
     min_size = torch.tensor([20, 40], device=DEVICE)
     for sync_free in (True, False):
         ref = C.enforce_connectivity(labels, feats, min_size, sync_free=sync_free)
@@ -42,7 +49,8 @@ def test_enforce_connectivity_gives_the_same_superpixels() -> None:
 
 @pytest.mark.parametrize("jumps", [0, 1, 12])
 @pytest.mark.parametrize("channels", [3, 1])
-def test_merging_equals_the_torch_ops_merging(jumps, channels) -> None:
+@pytest.mark.parametrize("volume", [False, True], ids=["image", "volume"])
+def test_merging_equals_the_torch_ops_merging(jumps, channels, volume) -> None:
     """Both merge passes: sizes and fixed-point means, the neighbour search (float64 scores
     rounded to float32 and packed with the slot; ties go to the smaller slot), the merge
     chains followed as far as ``jumps`` doublings reach (0 and 1 leave some unresolved),
@@ -50,10 +58,14 @@ def test_merging_equals_the_torch_ops_merging(jumps, channels) -> None:
     from hsmix_torch.kernels.connectivity import merge_small
 
     g = torch.Generator(device=DEVICE).manual_seed(channels)
-    labels = torch.randint(0, 5, (2, 9, 11), generator=g, device=DEVICE)
-    labels = labels.repeat_interleave(3, 1).repeat_interleave(2, 2)
+    if volume:  # pieces joined across slices only through the depth neighbours
+        labels = torch.randint(0, 4, (2, 4, 5, 6), generator=g, device=DEVICE)
+        labels = labels.repeat_interleave(2, 2).repeat_interleave(2, 3)
+    else:
+        labels = torch.randint(0, 5, (2, 9, 11), generator=g, device=DEVICE)
+        labels = labels.repeat_interleave(3, 1).repeat_interleave(2, 2)
     parent = torch.arange(labels.numel(), device=DEVICE).view(labels.shape)
-    parent = C._run_rounds(parent, *C._equal_edges(labels), 24)
+    parent = C._run_rounds(parent, C._equal_edges(labels), 24)
     feats = torch.rand(*labels.shape, channels, generator=g, device=DEVICE)
     feats[:, ::3] = feats[:, 1::3]  # equal means: ties
     min_size = torch.tensor([7, 30], device=DEVICE)

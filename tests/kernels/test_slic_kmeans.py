@@ -15,7 +15,7 @@ import torch
 from hsmix_torch.kernels import resolve_kernels, triton_available
 from hsmix_torch.superpixels import slic
 from hsmix_torch.superpixels._grid import slic_grid
-from hsmix_torch.superpixels.torch_slic import _assign, _features, _home_cell, _kmeans
+from hsmix_torch.superpixels.torch_slic import _assign, _features, _kmeans, initial_state
 
 from ..conftest import builtin_batch
 
@@ -26,28 +26,17 @@ DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 def _state(images: torch.Tensor, n: torch.Tensor, jitter: float, seed: int):
     """A SLIC state to start from: features, moved centres (some not placed), home labels."""
-    b, c, h, w = images.shape
+    c, *size = images.shape[1:]
     g = torch.Generator(device=images.device).manual_seed(seed)
     feats = _features(images, 10.0 if c == 3 else 0.1)
-    grid = slic_grid(h, w, n, int(n.max()))
-    iy = torch.arange(grid.ny_pad, device=images.device)
-    ix = torch.arange(grid.nx_pad, device=images.device)
-    cy = grid.off_y[:, None, None] + iy[None, :, None] * grid.step_y[:, None, None]
-    cx = grid.off_x[:, None, None] + ix[None, None, :] * grid.step_x[:, None, None]
-    shape = (b, grid.ny_pad, grid.nx_pad)
-    centres = torch.empty((*shape, 2 + feats.shape[-1]), device=images.device)
-    move = lambda: (torch.rand(shape, generator=g, device=images.device) - 0.5) * jitter  # noqa: E731
-    centres[..., 0] = cy.float() + move()
-    centres[..., 1] = cx.float() + move()
-    centres[..., 2:] = torch.rand((*shape, feats.shape[-1]), generator=g, device=images.device)
-    valid = (iy[None, :, None] < grid.ny[:, None, None]) & (
-        ix[None, None, :] < grid.nx[:, None, None]
+    grid = slic_grid(tuple(size), n, int(n.max()))
+    centres, valid, labels, home = initial_state(feats, grid)
+    shape = centres.shape[:-1]
+    for a in range(len(size)):
+        centres[..., a] += (torch.rand(shape, generator=g, device=images.device) - 0.5) * jitter
+    centres[..., len(size) :] = torch.rand(
+        (*shape, feats.shape[-1]), generator=g, device=images.device
     )
-    home = (
-        _home_cell(h, grid.off_y, grid.step_y, grid.ny),
-        _home_cell(w, grid.off_x, grid.step_x, grid.nx),
-    )
-    labels = home[0][:, :, None] * grid.nx_pad + home[1][:, None, :]
     return feats, centres, valid, labels, grid, home
 
 
@@ -78,6 +67,34 @@ def test_rounds_equal_the_torch_ops_rounds(b, c, h, w, n, radius) -> None:
         feats, centres, valid, labels, grid, home = _state(images, n, jitter, seed)
         for rounds in (1, 3):
             kw = dict(grid=grid, home=home, radius=radius, rounds=rounds)
+            ref = _kmeans(feats, centres, valid, labels, **kw)
+            out = slic_kmeans(feats, centres, valid, labels, **kw)
+            assert out.dtype == torch.int64 and torch.equal(out, ref)
+
+
+@pytest.mark.parametrize(
+    "shape,n,spacing",
+    [
+        ((2, 10, 12, 14), (12, 30), None),
+        ((1, 7, 9, 11), (20,), (2.0, 1.0, 0.5)),
+        ((2, 1, 12, 10), (6, 9), None),
+        ((1, 3, 4, 5), (80,), None),
+    ],
+    ids=["volume", "odd-spacing", "depth-one", "more-segments-than-voxels"],
+)
+@pytest.mark.parametrize("radius", [1, 2])
+def test_volume_rounds_equal_the_torch_ops_rounds(shape, n, spacing, radius) -> None:
+    """Volumes (the built-in phantom): ``(2R+1)^3`` candidates, the window test on three
+    axes and the spacing in the distance, from grid centres and from moved ones."""
+    from hsmix_torch.data import sample_volumes
+    from hsmix_torch.kernels.slic_kmeans import slic_kmeans
+
+    images = sample_volumes(shape[1:], count=shape[0])[0].to(DEVICE)
+    n = torch.tensor(n, device=DEVICE)
+    for seed, jitter in ((0, 0.0), (1, 4.0)):
+        feats, centres, valid, labels, grid, home = _state(images, n, jitter, seed)
+        for rounds in (1, 3):
+            kw = dict(grid=grid, home=home, radius=radius, rounds=rounds, spacing=spacing)
             ref = _kmeans(feats, centres, valid, labels, **kw)
             out = slic_kmeans(feats, centres, valid, labels, **kw)
             assert out.dtype == torch.int64 and torch.equal(out, ref)
@@ -126,16 +143,21 @@ def test_ties_go_to_the_first_candidate() -> None:
     feats, centres, valid, labels, grid, home = _state(
         images, torch.tensor([16], device=DEVICE), 0.0, 0
     )
-    centres[..., 2:] = 0.25
+    centres[..., 2:] = 0.25  # the colour of every centre
     kw = dict(grid=grid, home=home, radius=2, rounds=1)
     ref = _kmeans(feats, centres, valid, labels, **kw)
     out = slic_kmeans(feats, centres, valid, labels, **kw)
     assert torch.equal(out, ref)
 
 
-@pytest.mark.parametrize("channels", [3, 1])
+@pytest.mark.parametrize("channels", [3, 1, "volume"])
 def test_whole_slic_gives_the_same_labels(channels) -> None:
-    images = builtin_batch(2, channels=channels, size=48)[0].to(DEVICE)
+    if channels == "volume":
+        from hsmix_torch.data import sample_volumes
+
+        images = sample_volumes((12, 16, 14), count=2)[0].to(DEVICE)
+    else:
+        images = builtin_batch(2, channels=channels, size=48)[0].to(DEVICE)
     n = torch.tensor([15, 30], device=DEVICE)
     kw = dict(max_num_iter=3, max_segments=30)
     ref = slic(images, n, kernels="torch", **kw)
