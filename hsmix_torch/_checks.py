@@ -44,7 +44,8 @@ def check_images(
         raise TypeError(f"{name} must be floating point or uint8, got {images.dtype}")
     if 0 in images.shape[1:] or (images.shape[0] == 0 and not allow_empty_batch):
         batch = "" if allow_empty_batch else "B >= 1, "
-        axes = ", ".join(f"{a} >= 1" for a in ("C", "D", "H", "W")[5 - images.ndim :])
+        names = ("C", "D", "H", "W") if images.ndim == 5 else ("C", "H", "W")
+        axes = ", ".join(f"{a} >= 1" for a in names)
         raise ValueError(
             f"{name} must hold non-empty images ({batch}{axes}), got shape {tuple(images.shape)}"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -11,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from . import functional as HF
-from ._checks import check_images
+from ._checks import check_images, check_spacing
 from ._tensor_types import plain, wrap_like
 from .cuda_graph import GraphCache
 from .kernels import Kernels, check_kernels
@@ -58,8 +59,9 @@ class HSMix(nn.Module):
     per region of the composite superpixel map, weighting ``j`` by its relative saliency (or
     by Beta draws). Masks are mixed with the same maps. Everything runs on the images'
     device, batched, with no loop over samples or superpixels; superpixels and saliency are
-    computed once per input image. Like dropout, HSMix acts in training mode only: in
-    ``eval()`` mode it returns its input unchanged.
+    computed once per input image. Images ``[B, C, H, W]`` and volumes ``[B, C, D, H, W]``
+    are mixed by the same rules (superpixels become supervoxels). Like dropout, HSMix acts
+    in training mode only: in ``eval()`` mode it returns its input unchanged.
 
     Args:
         n_segments: superpixels per image: an int, or an inclusive ``(min, max)`` range drawn
@@ -73,10 +75,21 @@ class HSMix(nn.Module):
             ``Beta(alpha, alpha)`` draw per partner superpixel, the older scripts).
         alpha: the Beta parameter for ``lam="beta"``.
         aggregate: ``"sum"`` (published) or ``"mean"`` of relative saliency per region.
-        saliency: ``"fine_grained"`` (published), ``"spectral_residual"``, or a callable
-            ``images [B, C, H, W] -> [B, 1, H, W]`` with values in ``[0, 1]``.
+        saliency: ``"auto"`` (``"fine_grained"`` for images, the published map; for volumes
+            the map :data:`~hsmix_torch.saliency.VOLUME_DEFAULT` names, chosen by measurement),
+            ``"fine_grained"``, ``"spectral_residual"`` (OpenCV's 2-D maps, slice by slice
+            along D on volumes), ``"spectral_residual_3d"`` (a 3-D map), or a callable
+            ``images [B, C, *S] -> [B, 1, *S]`` with values in ``[0, 1]``
+            (:mod:`hsmix_torch.saliency`).
         superpixels: a backend name (``"auto"``, ``"skimage"``, ``"grid"``, ...) or a callable
-            ``(images, n_segments [B]) -> [B, H, W]`` int64 labels in ``[0, H * W)``.
+            ``(images, n_segments [B]) -> [B, *S]`` int64 labels in ``[0, prod(S))``.
+            ``"auto"`` picks a backend that handles volumes for volumes (fast-slic is 2-D
+            only, see :func:`~hsmix_torch.superpixels.resolve_auto`).
+        spacing: the voxel (pixel) size per spatial axis, in any unit, e.g. ``(5.0, 0.7,
+            0.7)`` for CT with 5 mm slices: it reaches the superpixel backends
+            (scikit-image's ``spacing``: it weighs the coordinate differences of SLIC's
+            distance; callables get it as ``spacing=``). None: all 1. Its length must match
+            the images' spatial axes.
         output: ``"both"`` (hard batch then soft batch, 2B samples, as published),
             ``"hard"`` or ``"soft"`` (B samples), or ``"either"`` (B samples, each the soft
             mix with probability ``p_soft``, else the hard mix: for pipelines that need B in,
@@ -117,14 +130,14 @@ class HSMix(nn.Module):
             Images that require grad, other devices, calls inside ``torch.compile`` or
             inside a capture of the caller's take the eager path.
 
-    Shapes:
-        images: ``[B, C, H, W]``, float (any precision) or uint8; any C.
-        masks (optional, any number): class maps ``[B, H, W]`` / ``[B, 1, H, W]`` (integer,
-        or float with ``num_classes``), or float maps ``[B, K, H, W]`` / ``[B, H, W]``
+    Shapes (S: the spatial axes, ``(H, W)`` or ``(D, H, W)``):
+        images: ``[B, C, *S]``, float (any precision) or uint8; any C.
+        masks (optional, any number): class maps ``[B, *S]`` / ``[B, 1, *S]`` (integer,
+        or float with ``num_classes``), or float maps ``[B, K, *S]`` / ``[B, *S]``
         (binary, one-hot, multi-label, soft, weights).
-        Output: ``[B', C, H, W]`` images in the input dtype, ``B' = 2B`` for ``"both"``,
+        Output: ``[B', C, *S]`` images in the input dtype, ``B' = 2B`` for ``"both"``,
         else ``B``. Class maps stay class maps of the input's shape and dtype with
-        ``output="hard"``; otherwise they come back float32 one-hot mixed ``[B', K, H, W]``.
+        ``output="hard"``; otherwise they come back float32 one-hot mixed ``[B', K, *S]``.
         Float maps keep their layout and dtype. Images that require grad are mixed
         differentiably (superpixels and saliency are computed on detached values).
 
@@ -144,8 +157,9 @@ class HSMix(nn.Module):
         lam: Literal["saliency", "beta"] = "saliency",
         alpha: float = 1.0,
         aggregate: Literal["sum", "mean"] = "sum",
-        saliency: str | Callable[[Tensor], Tensor] = "fine_grained",
+        saliency: str | Callable[[Tensor], Tensor] = "auto",
         superpixels: str | SuperpixelFn = "auto",
+        spacing: Sequence[float] | None = None,
         output: Literal["both", "hard", "soft", "either"] = "both",
         p_soft: float = 0.5,
         pairing: Literal["derangement", "permutation"] = "derangement",
@@ -184,6 +198,7 @@ class HSMix(nn.Module):
                 )
             intensity_range = (low, high)
         self.compactness = compactness
+        self.spacing = check_spacing(spacing)
         self.lam = lam
         self.alpha = float(alpha)
         self.aggregate = aggregate
@@ -216,7 +231,8 @@ class HSMix(nn.Module):
         return (
             f"n_segments={self.n_segments}, compactness={self.compactness}, p_hard={self.p_hard}, "
             f"lam={self.lam!r}, aggregate={self.aggregate!r}, saliency={self.saliency!r}, "
-            f"superpixels={self.backend!r}, output={self.output!r}{either}, "
+            f"superpixels={self.backend!r}, spacing={self.spacing}, "
+            f"output={self.output!r}{either}, "
             f"pairing={self.pairing!r}, p={self.p}, num_classes={self.num_classes}, "
             f"ignore_index={self.ignore_index}, intensity_range={self.intensity_range}, "
             f"validate={self.validate}, kernels={self.kernels!r}, cuda_graph={self.cuda_graph}"
@@ -241,11 +257,11 @@ class HSMix(nn.Module):
         superpixels: Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> HSMixParams:
-        """Draw a mix for ``images`` ``[B, C, H, W]`` and derive its maps; nothing is mixed.
+        """Draw a mix for ``images`` ``[B, C, *S]`` and derive its maps; nothing is mixed.
 
         Args:
-            images: the batch to mix.
-            superpixels: optional precomputed ``[B, H, W]`` integer labels in ``[0, H * W)``
+            images: the batch to mix (images or volumes).
+            superpixels: optional precomputed ``[B, *S]`` integer labels in ``[0, prod(S))``
                 (e.g. from DataLoader workers); the backend is not called then.
             generator: source of every random draw; must be on the images' device.
 
@@ -283,10 +299,10 @@ class HSMix(nn.Module):
         pipelines that draw the random part themselves (the kornia adapter).
 
         Args:
-            images: ``[B, C, H, W]``, the batch the draws were made for.
+            images: ``[B, C, *S]``, the batch the draws were made for.
             draws: a :class:`~hsmix_torch.sampler.RandomDraws` of batch size B on the
                 images' device (``soft`` set exactly when ``output="either"``).
-            superpixels: optional precomputed ``[B, H, W]`` labels, as for :meth:`make_params`.
+            superpixels: optional precomputed ``[B, *S]`` labels, as for :meth:`make_params`.
         """
         images, superpixels = plain(images), plain(superpixels)
         self._check_images(images)
@@ -308,15 +324,17 @@ class HSMix(nn.Module):
         check_values: bool,
         graphed: bool = False,
     ) -> HSMixParams:
-        b, _, h, w = images.shape
+        b, _, *size = images.shape
         dev = images.device
         partner = draws.partner
         if superpixels is None:
-            labels = self.backend(images, draws.n_segments, max_segments=self.n_segments[1])
-            bound = self.backend.label_bound(h, w, self.n_segments[1], dev)
+            labels = self.backend(
+                images, draws.n_segments, max_segments=self.n_segments[1], spacing=self.spacing
+            )
+            bound = self.backend.label_bound(tuple(size), self.n_segments[1], dev, self.spacing)
         else:
             labels = check_labels(superpixels, images, "superpixels", check_values=check_values)
-            bound = h * w
+            bound = math.prod(size)
         num_labels = _table_size(labels, bound, graphed)
         labels_b = labels.index_select(0, partner)
 
@@ -327,7 +345,7 @@ class HSMix(nn.Module):
         hard_mask = HF.superpixel_mask(labels_b, selected)
 
         if self.output == "hard":
-            soft_lambda = torch.zeros((b, h, w), dtype=torch.float32, device=dev)
+            soft_lambda = torch.zeros((b, *size), dtype=torch.float32, device=dev)
         elif self.lam == "beta":
             beta = region_beta(draws.region_key, num_labels, self.alpha)
             soft_lambda = HF.paint_regions(beta, labels_b)
@@ -343,7 +361,7 @@ class HSMix(nn.Module):
                 partner_labels=labels_b,
                 kernels=self.kernels,
             )
-        soft_lambda = torch.where(active.view(b, 1, 1), soft_lambda.float(), 0.0)
+        soft_lambda = torch.where(active.view(b, *[1] * len(size)), soft_lambda.float(), 0.0)
 
         # A sample is mixed where one of its outputs takes pixels of its partner.
         hard_changed = hard_mask.flatten(1).any(1)
@@ -372,12 +390,11 @@ class HSMix(nn.Module):
         # Saliency is defined on 8-bit data in fp32; never under autocast.
         with torch.autocast(images.device.type, enabled=False):
             sal = self.saliency_fn(images)
-        b, _, h, w = images.shape
-        if not isinstance(sal, Tensor) or sal.shape != (b, 1, h, w):
+        expected = (images.shape[0], 1, *images.shape[2:])
+        if not isinstance(sal, Tensor) or sal.shape != expected:
             got = tuple(sal.shape) if isinstance(sal, Tensor) else type(sal).__name__
-            raise ValueError(
-                f"saliency must return a [B, 1, H, W]={(b, 1, h, w)} tensor, got {got}"
-            )
+            layout = "[B, 1, D, H, W]" if images.ndim == 5 else "[B, 1, H, W]"
+            raise ValueError(f"saliency must return a {layout}={expected} tensor, got {got}")
         return sal[:, 0].float().clamp(0.0, 1.0)
 
     def _warn_outside_range(self, images: Tensor) -> None:
@@ -458,8 +475,9 @@ class HSMix(nn.Module):
         return out, mixed
 
     def blend(self, a: Tensor, params: HSMixParams) -> Tensor:
-        """Mix any ``[B, ...]`` tensor whose trailing axes are ``H, W`` as numbers with
-        ``params``, as ``output`` asks: ``[B, ...]``, or ``[2B, ...]`` for ``"both"``.
+        """Mix any ``[B, ...]`` tensor whose trailing axes are the spatial axes of ``params``
+        (``H, W`` or ``D, H, W``) as numbers with ``params``, as ``output`` asks:
+        ``[B, ...]``, or ``[2B, ...]`` for ``"both"``.
 
         :meth:`mix` uses it for images and (one-hot) masks; it is public for pipelines that
         mix each tensor in its own call (kornia). The dtype of ``a`` is kept.
@@ -508,10 +526,9 @@ class HSMix(nn.Module):
         one_hot_classes: bool,
         validate: bool,
     ) -> HF.MaskLayout:
-        b, _, h, w = images.shape
         return HF.prepare_mask(
             mask,
-            (b, h, w),
+            (images.shape[0], *images.shape[2:]),
             one_hot_classes=one_hot_classes,
             num_classes=self.num_classes,
             ignore_index=self.ignore_index,
@@ -646,6 +663,12 @@ class HSMix(nn.Module):
     # ------------------------------------------------------------------------- validation
     def _check_images(self, images: Tensor) -> None:
         check_images(images)
+        axes = images.ndim - 2
+        if self.spacing is not None and len(self.spacing) != axes:
+            raise ValueError(
+                f"spacing={self.spacing} has {len(self.spacing)} values but the images "
+                f"{tuple(images.shape)} have {axes} spatial axes; pass one value per axis"
+            )
         if self.validate and images.is_floating_point() and not bool(torch.isfinite(images).all()):
             raise ValueError("images contain NaN or Inf (pass validate=False to skip this check)")
 
@@ -654,11 +677,13 @@ _PARAM_FIELDS = tuple(f.name for f in dataclasses.fields(HSMixParams))
 
 
 def _check_fit(a: Tensor, params: HSMixParams, name: str) -> None:
-    """A ValueError naming ``name`` unless ``a`` ``[B, ..., H, W]`` fits ``params``."""
-    b, h, w = params.hard_mask.shape
-    if a.ndim < 3 or a.shape[0] != b or a.shape[-2:] != (h, w) or params.partner.shape != (b,):
+    """A ValueError naming ``name`` unless ``a`` ``[B, ..., *S]`` fits ``params``."""
+    b, *size = params.hard_mask.shape
+    fits = a.ndim >= len(size) + 1 and tuple(a.shape[a.ndim - len(size) :]) == tuple(size)
+    if not fits or a.shape[0] != b or params.partner.shape != (b,):
+        layout = "[B, D, H, W]" if len(size) == 3 else "[B, H, W]"
         raise ValueError(
-            f"params were made for a batch of shape [B, H, W]={(b, h, w)}, "
+            f"params were made for a batch of shape {layout}={(b, *size)}, "
             f"{name} has shape {tuple(a.shape)}"
         )
     if params.hard_mask.device != a.device:

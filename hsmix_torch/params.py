@@ -12,7 +12,8 @@ __all__ = ["HSMixParams"]
 
 @dataclass
 class HSMixParams:
-    """Everything :meth:`HSMix.mix` needs to reproduce a mix, for a batch of B images.
+    """Everything :meth:`HSMix.mix` needs to reproduce a mix, for a batch of B images (S:
+    their spatial axes, ``(H, W)`` or ``(D, H, W)`` for volumes).
 
     Attributes:
         partner: ``[B]`` int64, the image each sample is mixed with (``partner[i] == i``:
@@ -21,12 +22,12 @@ class HSMixParams:
             partner (False where it comes back unchanged).
         soft: ``[B]`` bool, True where a sample gets the soft mix (``output="either"``);
             None for the other outputs.
-        superpixels: ``[B, H, W]`` int64, the superpixel labels of each input image.
+        superpixels: ``[B, *S]`` int64, the superpixel labels of each input image.
         selected: ``[B, R]`` bool, ``selected[i, k]``: superpixel ``k`` of the partner
             (``superpixels[partner[i]]``) is pasted onto ``i``; R bounds the labels.
-        hard_mask: ``[B, H, W]`` bool, ``M``: the partner's pixels pasted in the hard mix
+        hard_mask: ``[B, *S]`` bool, ``M``: the partner's pixels pasted in the hard mix
             (the selected superpixels painted).
-        soft_lambda: ``[B, H, W]`` float32, ``L`` in ``[0, 1]``: the partner's weight in the
+        soft_lambda: ``[B, *S]`` float32, ``L`` in ``[0, 1]``: the partner's weight in the
             soft mix (all zeros when no soft mix is produced).
     """
 

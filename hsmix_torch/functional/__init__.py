@@ -2,8 +2,8 @@
 
 Region reductions and selections (``regions``), soft-mixing weight maps (``lam``), hard and
 soft mixing (``mixing``), mask layouts (``masks``) and per-image rescaling (``intensity``).
-The region, weight-map and mixing kernels flatten the spatial axes, so they take volumes
-``[B, D, H, W]`` as they take images ``[B, H, W]`` (tested); the mask layouts are 2-D.
+Every kernel takes any number of spatial axes ``S``: images ``[B, H, W]`` and volumes
+``[B, D, H, W]`` alike (the region, weight-map and mixing kernels flatten them; tested).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def relative_saliency(saliency_a: Tensor, saliency_b: Tensor, eps: float = 1e-4)
     """Pixel-wise share of the partner's saliency, ``s_b / (s_a + s_b + eps)``, in ``[0, 1)``.
 
     Args:
-        saliency_a, saliency_b: ``[B, H, W]`` (or ``[B, 1, H, W]``) float maps in ``[0, 1]``.
+        saliency_a, saliency_b: ``[B, *S]`` (or ``[B, 1, *S]``) float maps in ``[0, 1]``.
     """
     return saliency_b / (saliency_a + saliency_b + eps)
 
@@ -37,13 +37,13 @@ def saliency_lambda(
     matters only through the ``1e-5`` of the normalisation). ``"mean"`` uses the region mean.
 
     Args:
-        relative: ``[B, H, W]`` float in ``[0, 1]``, see :func:`relative_saliency`.
-        regions: ``[B, H, W]`` int64 region ids in ``[0, num_regions)`` (the composite map).
+        relative: ``[B, *S]`` float in ``[0, 1]``, see :func:`relative_saliency`.
+        regions: ``[B, *S]`` int64 region ids in ``[0, num_regions)`` (the composite map).
         num_regions: number of region slots per image.
         aggregate: ``"sum"`` or ``"mean"``.
 
     Returns:
-        ``[B, H, W]`` float32 ``L`` in ``[0, 1)``: 0 in the least and about 1 in the most
+        ``[B, *S]`` float32 ``L`` in ``[0, 1)``: 0 in the least and about 1 in the most
         salient region of each image.
     """
     reduced, counts = region_reduce(relative, regions, num_regions, aggregate)
@@ -68,10 +68,10 @@ def soft_lambda(
     :func:`relative_saliency` over the composite superpixel map of the hard mix.
 
     Args:
-        saliency: ``[B, H, W]`` float32 saliency of each image, in ``[0, 1]``.
-        labels: ``[B, H, W]`` int64 superpixels of each image, in ``[0, num_labels)``.
+        saliency: ``[B, *S]`` float32 saliency of each image, in ``[0, 1]``.
+        labels: ``[B, *S]`` int64 superpixels of each image, in ``[0, num_labels)``.
         partner: ``[B]`` int64, the image each sample is mixed with.
-        hard_mask: ``[B, H, W]`` bool ``M``, the partner's pixels of the hard mix.
+        hard_mask: ``[B, *S]`` bool ``M``, the partner's pixels of the hard mix.
         num_labels: label slots per image.
         aggregate: ``"sum"`` or ``"mean"``.
         partner_labels: ``labels.index_select(0, partner)`` where the caller has it (the
@@ -80,7 +80,7 @@ def soft_lambda(
             or ``"torch"`` (:mod:`hsmix_torch.kernels`); the same map either way.
 
     Returns:
-        ``[B, H, W]`` float32 ``L``.
+        ``[B, *S]`` float32 ``L``.
     """
 
     _check_soft_lambda(saliency, labels, partner, hard_mask, num_labels, aggregate, partner_labels)

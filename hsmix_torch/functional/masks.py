@@ -1,13 +1,14 @@
 """Segmentation mask layouts: class maps, their one-hot form, and the caller's layout back.
 
 HSMix mixes every mask with the same maps as the images. A mask comes in one of these
-layouts (B, H, W those of the images):
+layouts (B and the spatial axes S those of the images: ``(H, W)``, or ``(D, H, W)`` for
+volumes):
 
-- integer class map ``[B, H, W]`` or ``[B, 1, H, W]`` (any integer dtype or bool);
-- float class map ``[B, 1, H, W]`` when ``num_classes >= 2`` is given (MONAI loads labels as
+- integer class map ``[B, *S]`` or ``[B, 1, *S]`` (any integer dtype or bool);
+- float class map ``[B, 1, *S]`` when ``num_classes >= 2`` is given (MONAI loads labels as
   float tensors): integer values, read as classes;
-- dense float map ``[B, K, H, W]`` (binary, one-hot, multi-label, soft; a weight map), or
-  ``[B, H, W]``: mixed as numbers, dtype kept.
+- dense float map ``[B, K, *S]`` (binary, one-hot, multi-label, soft; a weight map), or
+  ``[B, *S]``: mixed as numbers, dtype kept.
 
 Class maps are mixed one-hot when a soft mix is produced, and stay class maps (in the
 caller's shape and dtype) when only the hard mix is.
@@ -28,10 +29,10 @@ class MaskLayout:
     """A mask in its working layout, and what is needed to give it back.
 
     Attributes:
-        data: ``[B, H, W]`` int64 class map (``as_index``), or a dense ``[B, K, H, W]`` map.
+        data: ``[B, *S]`` int64 class map (``as_index``), or a dense ``[B, K, *S]`` map.
         as_index: True when ``data`` is a class map mixed as indices (hard mix only).
         shape, dtype: the caller's shape and dtype, for :func:`restore_mask`.
-        squeezed: True when the caller's dense map had no channel axis (``[B, H, W]``).
+        squeezed: True when the caller's dense map had no channel axis (``[B, *S]``).
     """
 
     data: Tensor
@@ -42,7 +43,7 @@ class MaskLayout:
 
 
 def one_hot(labels: Tensor, num_classes: int, ignore_index: int | None = None) -> Tensor:
-    """One-hot float32 ``[B, K, H, W]`` of an integer class map ``[B, H, W]``.
+    """One-hot float32 ``[B, K, *S]`` of an integer class map ``[B, *S]``.
 
     Pixels equal to ``ignore_index`` get an all-zero vector, so they contribute nothing to a
     soft-target cross-entropy or Dice loss. Labels must lie in ``[0, num_classes)`` (or equal
@@ -71,7 +72,7 @@ def one_hot(labels: Tensor, num_classes: int, ignore_index: int | None = None) -
 
 def prepare_mask(
     mask: Tensor,
-    image_shape: tuple[int, int, int],
+    image_shape: tuple[int, ...],
     *,
     one_hot_classes: bool,
     num_classes: int | None,
@@ -80,11 +81,11 @@ def prepare_mask(
     dense: bool = False,
     name: str = "masks",
 ) -> MaskLayout:
-    """Check ``mask`` against the images' ``(B, H, W)`` and bring it into a working layout.
+    """Check ``mask`` against the images' ``(B, *S)`` and bring it into a working layout.
 
     Args:
         mask: see the module docstring for the layouts.
-        image_shape: the images' ``(B, H, W)``.
+        image_shape: the images' ``(B, H, W)`` or ``(B, D, H, W)``.
         one_hot_classes: class maps are needed one-hot (a soft mix is produced).
         num_classes: classes of class maps; needed when ``one_hot_classes``, and turns
             one-channel float maps into class maps.
@@ -98,29 +99,32 @@ def prepare_mask(
         raise TypeError(f"{name} must be a torch.Tensor, got {type(mask).__name__}")
     if mask.is_complex():
         raise TypeError(f"{name} must be integer, bool or floating point, got {mask.dtype}")
-    b, h, w = image_shape
+    b, *size = image_shape
+    size = tuple(size)
+    axes = "D, H, W" if len(size) == 3 else "H, W"
+    channel_map = mask.ndim == len(size) + 2
     float_class_map = (
         not dense
         and mask.is_floating_point()
         and num_classes is not None
         and num_classes >= 2
-        and mask.ndim == 4
+        and channel_map
         and mask.shape[1] == 1
     )
     if mask.is_floating_point() and not float_class_map:
-        squeezed = mask.ndim == 3
+        squeezed = mask.ndim == len(size) + 1
         dense = mask.unsqueeze(1) if squeezed else mask
-        if dense.ndim != 4 or dense.shape[0] != b or dense.shape[2:] != (h, w):
+        if dense.ndim != len(size) + 2 or dense.shape[0] != b or dense.shape[2:] != size:
             raise ValueError(
-                f"float {name} must have shape [B, K, H, W] or [B, H, W] with B, H, W = "
-                f"{(b, h, w)}, got {tuple(mask.shape)}"
+                f"float {name} must have shape [B, K, {axes}] or [B, {axes}] with B, {axes} = "
+                f"{(b, *size)}, got {tuple(mask.shape)}"
             )
         return MaskLayout(dense, False, mask.shape, mask.dtype, squeezed)
-    index = mask[:, 0] if mask.ndim == 4 and mask.shape[1] == 1 else mask
-    if index.shape != (b, h, w):
+    index = mask[:, 0] if channel_map and mask.shape[1] == 1 else mask
+    if index.shape != (b, *size):
         raise ValueError(
-            f"{name} as class maps must have shape [B, H, W] or [B, 1, H, W] with B, H, W = "
-            f"{(b, h, w)}, got {tuple(mask.shape)}"
+            f"{name} as class maps must have shape [B, {axes}] or [B, 1, {axes}] with "
+            f"B, {axes} = {(b, *size)}, got {tuple(mask.shape)}"
         )
     if validate and index.numel():
         _check_labels(index, num_classes, ignore_index, name, float_class_map)
@@ -137,7 +141,7 @@ def prepare_mask(
 
 
 def restore_mask(mixed: Tensor, layout: MaskLayout) -> Tensor:
-    """A mixed working-layout mask back in the caller's layout (class maps, ``[B, H, W]``)."""
+    """A mixed working-layout mask back in the caller's layout (class maps, ``[B, *S]``)."""
     if layout.as_index:
         return mixed.reshape(mixed.shape[:1] + layout.shape[1:]).to(layout.dtype)
     if layout.squeezed:
@@ -152,7 +156,7 @@ def _check_labels(
         finite = torch.isfinite(index).all()
         if not bool(finite & (index == index.round()).all()):
             raise ValueError(
-                f"float {name} [B, 1, H, W] with num_classes={num_classes} are read as class "
+                f"float {name} [B, 1, ...] with num_classes={num_classes} are read as class "
                 "maps and must hold whole numbers; mix a weight map as numbers with dense=True "
                 "(HSMixd: dense_keys), or pass num_classes=None"
             )

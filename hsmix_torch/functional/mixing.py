@@ -1,7 +1,7 @@
 """Hard and soft mixing of image and mask batches with a pixel map.
 
-The map has the batch axis and the spatial axes (``[B, H, W]``, or ``[B, D, H, W]`` for
-volumes); the tensors mixed have any channel axes between them: ``[B, *, H, W]``.
+The map has the batch axis and the spatial axes S (``[B, H, W]``, or ``[B, D, H, W]`` for
+volumes); the tensors mixed have any channel axes between them: ``[B, *, *S]``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ def hard_mix(a: Tensor, b: Tensor, mask: Tensor, out: Tensor | None = None) -> T
     """``a`` outside ``mask``, ``b`` inside: ``a * (1 - M) + b * M`` as an exact selection.
 
     Args:
-        a, b: ``[B, *, H, W]`` of any dtype (images, integer maps, one-hot maps).
-        mask: ``[B, H, W]`` bool.
+        a, b: ``[B, *, *S]`` of any dtype (images, integer maps, one-hot maps).
+        mask: ``[B, *S]`` bool.
         out: optional tensor of ``a``'s shape and dtype to write into.
 
     Returns:
@@ -36,9 +36,9 @@ def soft_mix(a: Tensor, b: Tensor, lam: Tensor, out: Tensor | None = None) -> Te
     and ``L = 1`` gives ``b`` exactly.
 
     Args:
-        a, b: ``[B, *, H, W]`` float or uint8. Half precision is mixed in float32 and
+        a, b: ``[B, *, *S]`` float or uint8. Half precision is mixed in float32 and
             rounded back; uint8 is mixed in float32 and rounded to the nearest integer.
-        lam: ``[B, H, W]`` float in ``[0, 1]``.
+        lam: ``[B, *S]`` float in ``[0, 1]``.
         out: optional tensor of ``a``'s shape and dtype to write into.
 
     Returns:

@@ -32,17 +32,17 @@ def superpixel_mask(labels: Tensor, selected: Tensor) -> Tensor:
     """Union of the selected superpixels.
 
     Args:
-        labels: ``[B, H, W]`` int64 superpixel labels in ``[0, R)``.
+        labels: ``[B, *S]`` int64 superpixel labels in ``[0, R)``.
         selected: ``[B, R]`` bool, ``selected[b, k]`` marks superpixel ``k`` of image ``b``.
 
     Returns:
-        ``[B, H, W]`` bool, True on pixels of selected superpixels.
+        ``[B, *S]`` bool, True on pixels of selected superpixels.
     """
     return selected.gather(1, labels.reshape(labels.shape[0], -1)).view_as(labels)
 
 
 def single_region(labels: Tensor) -> Tensor:
-    """``[B]`` bool: True where a ``[B, H, W]`` label map holds one label only."""
+    """``[B]`` bool: True where a ``[B, *S]`` label map holds one label only."""
     flat = labels.reshape(labels.shape[0], -1)
     return flat.amin(dim=1) == flat.amax(dim=1)
 
@@ -54,12 +54,12 @@ def composite_regions(labels_a: Tensor, labels_b: Tensor, mask: Tensor, num_labe
     inside it, kept distinct by offsetting ``labels_b`` by ``num_labels``.
 
     Args:
-        labels_a, labels_b: ``[B, H, W]`` int64 labels in ``[0, num_labels)``.
-        mask: ``[B, H, W]`` bool, the pasted area ``M``.
+        labels_a, labels_b: ``[B, *S]`` int64 labels in ``[0, num_labels)``.
+        mask: ``[B, *S]`` bool, the pasted area ``M``.
         num_labels: an upper bound of the labels (``H * W`` always works).
 
     Returns:
-        ``[B, H, W]`` int64 region ids in ``[0, 2 * num_labels)``.
+        ``[B, *S]`` int64 region ids in ``[0, 2 * num_labels)``.
     """
     return torch.where(mask, labels_b + num_labels, labels_a)
 
@@ -113,8 +113,8 @@ def region_reduce(
     """Sum or mean of ``values`` over each region, per image (see :func:`fixed_point_sums`).
 
     Args:
-        values: ``[B, H, W]`` float in ``[0, 1]``.
-        regions: ``[B, H, W]`` int64 region ids in ``[0, num_regions)``.
+        values: ``[B, *S]`` float in ``[0, 1]``.
+        regions: ``[B, *S]`` int64 region ids in ``[0, num_regions)``.
         num_regions: number of region slots per image.
         reduce: ``"sum"`` or ``"mean"``.
 
@@ -155,9 +155,9 @@ def paint_regions(region_values: Tensor, regions: Tensor) -> Tensor:
 
     Args:
         region_values: ``[B, R]``.
-        regions: ``[B, H, W]`` int64 ids in ``[0, R)``.
+        regions: ``[B, *S]`` int64 ids in ``[0, R)``.
 
     Returns:
-        ``[B, H, W]`` with the dtype of ``region_values``.
+        ``[B, *S]`` with the dtype of ``region_values``.
     """
     return region_values.gather(1, regions.reshape(regions.shape[0], -1)).view(regions.shape)

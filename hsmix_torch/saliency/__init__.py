@@ -1,7 +1,13 @@
 """Saliency maps as batched tensor ops that reproduce OpenCV's static saliency.
 
-Both functions take ``[B, C, H, W]`` images (float in ``[0, 1]`` or uint8; RGB, grey or any
-channel count) and return float32 ``[B, 1, H, W]`` maps in ``[0, 1]`` on the same device.
+Both OpenCV maps take ``[B, C, H, W]`` images (float in ``[0, 1]`` or uint8; RGB, grey or
+any channel count) and return float32 ``[B, 1, H, W]`` maps in ``[0, 1]`` on the same
+device. For volumes ``[B, C, D, H, W]`` (:mod:`.volumes`) the names ``"fine_grained"`` and
+``"spectral_residual"`` apply the OpenCV map slice by slice along D, and
+``"spectral_residual_3d"`` is a 3-D map; ``"auto"`` is the published ``"fine_grained"`` for
+images and :data:`VOLUME_DEFAULT` for volumes, chosen by the measurements in
+``benchmarks/RESULTS.md`` ("Volumes": its agreement with the MSD hippocampus labels and its
+cost).
 
 Why the helpers are ours and not kornia's (kornia is also an optional extra, and the core
 imports no adapter): the parity tests hold these maps to OpenCV bit for bit, and kornia's
@@ -22,28 +28,40 @@ from torch import Tensor
 from ..kernels import Kernels, check_kernels
 from .fine_grained import fine_grained
 from .spectral_residual import spectral_residual
+from .volumes import by_rank, per_slice, spectral_residual_3d
 
-__all__ = ["SaliencyFn", "fine_grained", "get_saliency", "spectral_residual"]
+__all__ = [
+    "NAMES",
+    "VOLUME_DEFAULT",
+    "SaliencyFn",
+    "fine_grained",
+    "get_saliency",
+    "per_slice",
+    "spectral_residual",
+    "spectral_residual_3d",
+]
 
 SaliencyFn = Callable[[Tensor], Tensor]
 
-_BUILTIN: dict[str, SaliencyFn] = {
-    "fine_grained": fine_grained,
-    "spectral_residual": spectral_residual,
-}
+NAMES = ("auto", "fine_grained", "spectral_residual", "spectral_residual_3d")
+VOLUME_DEFAULT = "spectral_residual_3d"  # what "auto" takes for volumes (see the docstring)
 
 
 def get_saliency(saliency: str | SaliencyFn, kernels: Kernels = "auto") -> SaliencyFn:
-    """Resolve a saliency name (``"fine_grained"``, ``"spectral_residual"``) or callable;
-    ``kernels`` reaches the maps that have Triton kernels (fine-grained)."""
+    """Resolve a saliency name (see :data:`NAMES`) or callable into a map
+    ``images [B, C, *S] -> [B, 1, *S]`` for images and volumes; ``kernels`` reaches the
+    maps that have Triton kernels (fine-grained)."""
     check_kernels(kernels)
     if callable(saliency):
         return saliency
+    if not isinstance(saliency, str) or saliency not in NAMES:
+        raise ValueError(
+            f"saliency must be one of {NAMES} or a callable images -> [B, 1, *S], got {saliency!r}"
+        )
+    if saliency == "auto":
+        return by_rank(get_saliency("fine_grained", kernels), get_saliency(VOLUME_DEFAULT, kernels))
     if saliency == "fine_grained":
-        return partial(fine_grained, kernels=kernels)
-    if isinstance(saliency, str) and saliency in _BUILTIN:
-        return _BUILTIN[saliency]
-    raise ValueError(
-        f"saliency must be one of {sorted(_BUILTIN)} or a callable images -> [B, 1, H, W], "
-        f"got {saliency!r}"
-    )
+        return per_slice(partial(fine_grained, kernels=kernels))
+    if saliency == "spectral_residual":
+        return per_slice(spectral_residual)
+    return spectral_residual_3d

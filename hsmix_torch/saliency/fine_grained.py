@@ -70,7 +70,7 @@ def fine_grained(images: Tensor, *, kernels: Kernels = "auto") -> Tensor:
         images of at most 65,793 pixels (see :func:`_integral` for larger ones). A constant
         image gives an all-zero map.
     """
-    check_images(images, allow_empty_batch=True)
+    check_images(images, allow_empty_batch=True, spatial=(2,))
     b, _, h, w = images.shape
     if b == 0 or h * w <= 1:  # a 1x1 window has no surround: OpenCV's 0/0 gives 0
         return torch.zeros((b, 1, h, w), dtype=torch.float32, device=images.device)

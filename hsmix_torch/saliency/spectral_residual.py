@@ -124,7 +124,7 @@ def spectral_residual(images: Tensor) -> Tensor:
         zero bins (synthetic piecewise-constant patterns, 1-pixel-high images) carry FFT
         rounding noise into the output, as in OpenCV, and can differ from it by ~1e-3.
     """
-    check_images(images, allow_empty_batch=True)
+    check_images(images, allow_empty_batch=True, spatial=(2,))
     b, _, h, w = images.shape
     if b == 0:
         return images.new_zeros((b, 1, h, w), dtype=torch.float32)

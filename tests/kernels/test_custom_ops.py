@@ -25,7 +25,7 @@ def _op_cases():
     labels = torch.randint(0, 3, (2, 6, 8), generator=g, device=DEVICE)
     labels = labels.repeat_interleave(2, 1).repeat_interleave(2, 2)
     parent = torch.arange(labels.numel(), device=DEVICE).view(labels.shape)
-    root = C._run_rounds(parent, *C._equal_edges(labels), 12)
+    root = C._run_rounds(parent, C._equal_edges(labels), 12)
     feats = torch.rand(*labels.shape, 3, generator=g, device=DEVICE)
     sal = torch.rand(labels.shape, generator=g, device=DEVICE)
     hard = torch.rand(labels.shape, generator=g, device=DEVICE) < 0.5

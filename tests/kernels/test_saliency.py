@@ -47,7 +47,8 @@ def test_map_equals_opencv() -> None:
 def test_hsmix_passes_kernels_to_the_saliency() -> None:
     from hsmix_torch import HSMix
 
-    aug = HSMix(superpixels="grid", kernels="triton")
-    assert aug.saliency_fn.keywords == {"kernels": "triton"}
+    for saliency in ("auto", "fine_grained"):  # images and volumes (slice by slice)
+        aug = HSMix(superpixels="grid", kernels="triton", saliency=saliency)
+        assert "kernels='triton'" in repr(aug.saliency_fn)
     with pytest.raises(ValueError, match="cannot run here"):
         fine_grained(torch.rand(1, 3, 8, 8, device="meta"), kernels="triton")

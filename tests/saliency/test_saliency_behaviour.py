@@ -66,4 +66,7 @@ def test_bad_input_errors() -> None:
         fine_grained([[1.0]])
     with pytest.raises(ValueError, match="saliency must be one of"):
         get_saliency("itti")
-    assert get_saliency("spectral_residual") is spectral_residual
+    images = torch.rand(2, 3, 24, 20)
+    assert torch.equal(get_saliency("spectral_residual")(images), spectral_residual(images))
+    with pytest.raises(ValueError, match=r"\[B, C, H, W\]"):
+        spectral_residual(torch.rand(1, 1, 4, 8, 8))  # the OpenCV maps are 2-D; see volumes
