@@ -10,6 +10,13 @@ per-round ratios. Prints a table, writes CSV and a PNG plot.
 
     python benchmarks/bench_hsmix.py                  # CPU here; all backends
     python benchmarks/bench_hsmix.py --device cuda    # on a GPU machine
+    python benchmarks/bench_hsmix.py --volumes        # volumes: B = 2, 4 at 96^3 and 128^3
+
+With ``--volumes`` the batches are grey volumes ``[B, 1, S, S, S]``: the MSD hippocampus
+MRI crops resampled to ``S^3`` (the built-in phantoms without ../shared/data), 3 classes,
+``n_segments`` 100-200, the volume default saliency; backends ``torch`` and ``skimage``,
+and the per-volume published-style baseline (scikit-image's 3-D SLIC for both volumes of
+every pair, OpenCV's fine-grained saliency slice by slice, loops over supervoxels).
 """
 
 from __future__ import annotations
@@ -36,10 +43,11 @@ from benchmarks.common import (  # noqa: E402
     print_table,
     real_batch,
     time_ms,
+    volume_batch,
     write_csv,
 )
 from hsmix_torch import HSMix  # noqa: E402
-from hsmix_torch.saliency import fine_grained  # noqa: E402
+from hsmix_torch.saliency import get_saliency  # noqa: E402
 from hsmix_torch.superpixels import available_backends, get_backend  # noqa: E402
 from tests.reference import reference_batch  # noqa: E402
 
@@ -51,13 +59,21 @@ def _gen(device: torch.device, seed: int) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
 
-def reference_call(size: int, grey: bool, n_images: int) -> Callable[[int], object]:
-    """The published per-sample way (benchmarks/reference.py) on ``n_images`` real images."""
-    images, masks, _ = real_batch(n_images, size, grey)
-    x = images.permute(0, 2, 3, 1).numpy().astype(np.float32)
-    y = torch.nn.functional.one_hot(masks, 2).permute(0, 3, 1, 2).float().numpy()
-    compactness = 0.1 if grey else 8.0
-    return lambda s: reference_batch(x, y, compactness=compactness, seed=s)
+def reference_call(
+    size: int, grey: bool, n_images: int, volumes: bool = False
+) -> Callable[[int], object]:
+    """The published per-sample way (tests/reference.py) on ``n_images`` real images (or
+    volumes: per volume, saliency slice by slice)."""
+    if volumes:
+        images, masks, _ = volume_batch(n_images, size)
+        kw = dict(n_segments=(100, 200), compactness=0.1)
+    else:
+        images, masks, _ = real_batch(n_images, size, grey)
+        kw = dict(compactness=0.1 if grey else 8.0)
+    x = images.movedim(1, -1).numpy().astype(np.float32)
+    classes = 3 if volumes else 2
+    y = torch.nn.functional.one_hot(masks, classes).movedim(-1, 1).float().numpy()
+    return lambda s: reference_batch(x, y, seed=s, **kw)
 
 
 def opencv_saliency_available() -> bool:
@@ -82,9 +98,17 @@ def bench_one(
     The whole call and the reference are timed in alternation (``paired_ms``): the speedup
     is the median over rounds of (reference ms per image * B) / (HSMix ms per batch).
     """
-    aug = HSMix(superpixels=get_backend(backend), num_classes=2, validate=False)
+    volumes = images.ndim == 5
+    n_segments = (100, 200) if volumes else (30, 80)
+    aug = HSMix(
+        n_segments=n_segments,
+        superpixels=get_backend(backend),
+        num_classes=3 if volumes else 2,
+        validate=False,
+    )
+    saliency_fn = get_saliency(aug.saliency)
     b = images.shape[0]
-    n = torch.full((b,), 55, device=device)
+    n = torch.full((b,), sum(n_segments) // 2, device=device)
 
     def whole(s: int) -> object:
         return aug(images, masks, generator=_gen(device, s))
@@ -98,9 +122,10 @@ def bench_one(
         per_batch = [r / ref_images * b for r in ref]
         total, ref_ms = statistics.median(ours), statistics.median(per_batch)
         speedup = statistics.median(r / o for r, o in zip(per_batch, ours, strict=True))
-    superpixels = time_ms(lambda s: aug.backend(images, n, max_segments=80), device, repeats)
-    labels = aug.backend(images, n, max_segments=80)
-    saliency = time_ms(lambda s: fine_grained(images), device, repeats)
+    top = n_segments[1]
+    superpixels = time_ms(lambda s: aug.backend(images, n, max_segments=top), device, repeats)
+    labels = aug.backend(images, n, max_segments=top)
+    saliency = time_ms(lambda s: saliency_fn(images), device, repeats)
     sample = time_ms(
         lambda s: aug.make_params(images, superpixels=labels, generator=_gen(device, s)),
         device,
@@ -128,6 +153,7 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     groups = sorted({(r["channels"], r["size"]) for r in rows})
+    cube = "^3" if rows[0]["channels"] == "volume" else ""
     fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.6), squeeze=False)
     for ax, (channels, size) in zip(axes[0], groups, strict=True):
         for backend in sorted({r["backend"] for r in rows}):
@@ -150,7 +176,7 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
             yscale="log",
             xlabel="batch size",
             ylabel="input images / s",
-            title=f"{channels} {size}x{size} ({rows[0]['device']})",
+            title=f"{channels} {size}{cube or f'x{size}'} ({rows[0]['device']})",
         )
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -173,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         "--reference-images", type=int, default=8, help="images per reference call (per round)"
     )
     p.add_argument("--all", action="store_true", help="also time slow CPU backends on big batches")
+    p.add_argument("--volumes", action="store_true", help="grey volumes (see above)")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
 
@@ -182,6 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if device.type == "cpu" and "fast_slic" not in backends and "fast_slic" in available_backends():
         backends.append("fast_slic")
+    if args.volumes:
+        args.channels = ["volume"]
+        if args.batch_sizes == p.get_default("batch_sizes"):
+            args.batch_sizes = [2, 4]
+        if args.sizes == p.get_default("sizes"):
+            args.sizes = [96, 128]
+        backends = args.backends or (["torch", "skimage"] if device.type == "cpu" else ["torch"])
     configs = [
         (c, s, b, k)
         for c in args.channels
@@ -196,14 +230,19 @@ def main(argv: list[str] | None = None) -> int:
         print("OpenCV saliency (opencv-contrib) is missing here: the reference is not timed")
     name = device_name(device)
     for channels, size, batch, backend in tqdm(configs, desc="bench_hsmix", unit="config"):
-        slow = backend in ("skimage", "torch") and device.type == "cpu"
+        volumes = channels == "volume"
+        slow = backend in ("skimage", "torch") and device.type == "cpu" and not volumes
         if slow and not args.all and batch * size * size > CPU_SLOW_BACKEND_PIXELS:
             continue
         grey = channels == "grey"
+        ref_images = min(args.reference_images, 2) if volumes else args.reference_images
         if timed_reference and (channels, size) not in reference:
-            reference[(channels, size)] = reference_call(size, grey, args.reference_images)
-        paired = (reference[(channels, size)], args.reference_images) if timed_reference else None
-        images, masks, source = real_batch(batch, size, grey)
+            reference[(channels, size)] = reference_call(size, grey, ref_images, volumes)
+        paired = (reference[(channels, size)], ref_images) if timed_reference else None
+        if volumes:
+            images, masks, source = volume_batch(batch, size)
+        else:
+            images, masks, source = real_batch(batch, size, grey)
         images, masks = images.to(device), masks.to(device)
         try:
             stages = bench_one(backend, images, masks, device, args.repeats, paired)
@@ -240,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             "speedup_vs_reference",
         ],
     )
-    tag = device.type
+    tag = device.type + ("_volumes" if args.volumes else "")
     write_csv(args.out / f"bench_hsmix_{tag}.csv", rows)
     if rows:
         plot(rows, args.out / f"bench_hsmix_{tag}.png")

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from hsmix_torch.data import load_image_folder, sample_batch
+from hsmix_torch.data import load_image_folder, load_volume_folder, sample_batch, sample_volumes
 
 # HSMIX_DATA points elsewhere, e.g. at a copy carried to a GPU machine.
 DATA = Path(
@@ -55,6 +55,25 @@ def real_batch(batch_size: int, size: int, grey: bool = False) -> tuple[Tensor, 
         source = "built-in samples"
     reps = -(-batch_size // len(images))
     return images.repeat(reps, 1, 1, 1)[:batch_size], masks.repeat(reps, 1, 1)[:batch_size], source
+
+
+def volume_batch(batch_size: int, size: int) -> tuple[Tensor, Tensor, str]:
+    """``batch_size`` grey volumes ``[B, 1, size, size, size]`` in [0, 1] with int64 labels:
+    MSD hippocampus MRI crops (normalised per case) resampled to ``size^3`` (trilinear, the
+    labels nearest), or the built-in phantom volumes when ../shared/data is absent."""
+    import torch.nn.functional as F
+
+    root = DATA / "MSD_Hippocampus"
+    if not root.is_dir():
+        images, labels = sample_volumes(size, count=batch_size)
+        return images, labels, "built-in phantoms"
+    images, labels, _, _ = load_volume_folder(root, limit=batch_size)
+    shape = (size, size, size)
+    x = torch.cat([F.interpolate(v[None], shape, mode="trilinear") for v in images])
+    y = torch.cat([F.interpolate(t[None, None].float(), shape, mode="nearest") for t in labels])
+    reps = -(-batch_size // len(x))
+    x, y = x.repeat(reps, 1, 1, 1, 1)[:batch_size], y.repeat(reps, 1, 1, 1, 1)[:batch_size]
+    return x, y[:, 0].long(), f"MSD hippocampus resampled to {size}^3"
 
 
 def _time_once(fn: Callable[[int], object], seed: int, device: torch.device) -> float:

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import default_collate, get_worker_info
 
+from ._checks import check_spacing
 from ._tensor_types import plain
 from .module import HSMix
 from .sampler import segment_range
@@ -106,7 +107,8 @@ class HSMixCollate:
 
 
 class SuperpixelCollate:
-    """``collate_fn`` that adds superpixel labels ``[B, H, W]`` int64 to each batch.
+    """``collate_fn`` that adds superpixel labels ``[B, *S]`` int64 to each batch (images
+    ``[B, C, H, W]`` or volumes ``[B, C, D, H, W]``).
 
     For the split mode: workers compute superpixels (the costly, CPU-friendly part), the
     GPU module consumes them: ``aug(images, masks, superpixels=labels)``.
@@ -115,6 +117,8 @@ class SuperpixelCollate:
         superpixels: backend name (default ``"auto"``: fast-slic when installed) or callable.
         n_segments: int or inclusive ``(min, max)`` range drawn per image.
         compactness: passed to the backend.
+        spacing: the voxel size per spatial axis, passed to the backend (see
+            :class:`~hsmix_torch.HSMix`); None: all 1.
         base_collate, image_key, seed: as for :class:`HSMixCollate`.
         superpixel_key: dict key for the labels (dict batches); tuples and lists get them
             appended, a tensor batch becomes ``(images, labels)``.
@@ -125,6 +129,7 @@ class SuperpixelCollate:
         superpixels: str | SuperpixelFn = "auto",
         n_segments: int | tuple[int, int] = (30, 80),
         compactness: float | None = None,
+        spacing: Sequence[float] | None = None,
         base_collate: Callable[[list[Any]], Any] = default_collate,
         image_key: str | Getter | None = None,
         superpixel_key: str = "superpixels",
@@ -132,6 +137,7 @@ class SuperpixelCollate:
     ) -> None:
         self.n_segments = segment_range(n_segments)
         self.backend = get_backend(superpixels, compactness=compactness)
+        self.spacing = check_spacing(spacing)
         self.base_collate = base_collate
         self.fields = BatchFields(image=image_key, masks=())
         self.superpixel_key = superpixel_key
@@ -143,7 +149,7 @@ class SuperpixelCollate:
         images = plain(flat.leaves[flat.image])
         lo, hi = self.n_segments
         n = torch.randint(lo, hi + 1, (images.shape[0],), generator=self._generator.get())
-        labels = self.backend(images, n, max_segments=hi)
+        labels = self.backend(images, n, max_segments=hi, spacing=self.spacing)
         if isinstance(batch, Mapping):
             if self.superpixel_key in batch:
                 raise KeyError(f"the batch already has a {self.superpixel_key!r} entry")

@@ -10,7 +10,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["load_image_folder", "resize_crop", "sample_batch", "sample_volumes"]
+__all__ = [
+    "load_image_folder",
+    "load_volume_folder",
+    "pad_volumes",
+    "resize_crop",
+    "sample_batch",
+    "sample_volumes",
+]
 
 
 def resize_crop(image: Tensor, mask: Tensor | None, size: int) -> tuple[Tensor, Tensor | None]:
@@ -79,6 +86,49 @@ def load_image_folder(
     if not stems:
         raise FileNotFoundError(f"no image/mask pairs under {root}")
     return torch.stack(images), torch.stack(masks), stems
+
+
+def load_volume_folder(
+    root: str | Path, limit: int | None = None
+) -> tuple[list[Tensor], list[Tensor], list[tuple[float, ...]], list[str]]:
+    """Load ``root/*.npz`` volumes, each with ``image`` ``[D, H, W]``, ``label`` and
+    ``spacing`` arrays (the layout of ``../shared/data/MSD_Hippocampus``).
+
+    Intensities are min-max normalised per case to ``[0, 1]`` (raw MRI scales differ by
+    orders of magnitude between cases). Shapes may differ: see :func:`pad_volumes`.
+
+    Returns:
+        ``(images float32 [1, D, H, W] each, labels int64 [D, H, W] each, spacings, stems)``.
+    """
+    files = sorted(Path(root).glob("*.npz"))[:limit]
+    if not files:
+        raise FileNotFoundError(f"no .npz volumes under {root}")
+    images, labels, spacings, stems = [], [], [], []
+    for path in files:
+        with np.load(path) as z:
+            volume = torch.from_numpy(z["image"].astype(np.float32))
+            labels.append(torch.from_numpy(z["label"].astype(np.int64)))
+            spacings.append(tuple(float(v) for v in z["spacing"]))
+        lo, hi = volume.min(), volume.max()
+        images.append(((volume - lo) / (hi - lo).clamp(min=1e-12))[None])
+        stems.append(path.stem)
+    return images, labels, spacings, stems
+
+
+def pad_volumes(
+    volumes: list[Tensor], shape: tuple[int, int, int] | None = None, value: float = 0
+) -> Tensor:
+    """Stack ``[..., D, H, W]`` tensors of different sizes into one batch, zero-padded (or
+    ``value``) at the far end of each axis and cropped where larger than ``shape``
+    (default: the largest size per axis). MONAI's ``SpatialPadd`` does the same in a
+    pipeline."""
+    shape = shape or tuple(max(v.shape[-3 + a] for v in volumes) for a in range(3))
+    out = []
+    for v in volumes:
+        v = v[..., : shape[0], : shape[1], : shape[2]]
+        pads = [p for a in (2, 1, 0) for p in (0, shape[a] - v.shape[-3 + a])]
+        out.append(F.pad(v, pads, value=value))
+    return torch.stack(out)
 
 
 @lru_cache(maxsize=1)

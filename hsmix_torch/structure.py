@@ -140,11 +140,13 @@ def _repeat(leaf: Any, batch: int, times: int, path: str) -> Any:
 
 
 def _mask_shaped(leaf: Any, image: Tensor) -> bool:
+    """The image's batch size and spatial size (``[B, ..., H, W]`` or ``[B, ..., D, H, W]``)."""
+    spatial = image.shape[2:]
     return (
         isinstance(leaf, Tensor)
-        and leaf.ndim >= 3
+        and leaf.ndim >= len(spatial) + 1
         and leaf.shape[0] == image.shape[0]
-        and leaf.shape[-2:] == image.shape[-2:]
+        and leaf.shape[leaf.ndim - len(spatial) :] == spatial
     )
 
 

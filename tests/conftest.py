@@ -16,7 +16,7 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 from torch import Tensor
 
-from hsmix_torch.data import load_image_folder, resize_crop, sample_batch
+from hsmix_torch.data import load_image_folder, load_volume_folder, resize_crop, sample_batch
 
 # HSMIX_DATA points elsewhere, e.g. at a copy carried to a GPU machine.
 DATA = Path(
@@ -43,6 +43,13 @@ def load_set(name: str, size: int = 224, limit: int = 8) -> tuple[torch.Tensor, 
         require_foreground=True,
     )
     return images, masks
+
+
+def load_hippocampus(limit: int | None = None):
+    """MSD hippocampus MRI crops of ../shared/data (normalised per case): ``(images
+    [1, D, H, W] each, labels [D, H, W] each, spacings, stems)``, or a skip without it."""
+    _need_data()
+    return load_volume_folder(DATA / "MSD_Hippocampus", limit=limit)
 
 
 def builtin_batch(count: int, channels: int = 3, size: int = 224) -> tuple[Tensor, Tensor]:

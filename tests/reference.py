@@ -35,6 +35,13 @@ def opencv_saliency(image_hwc: np.ndarray, kind: str = "fine_grained") -> np.nda
     return sal.astype(np.float32)
 
 
+def _saliency(image: np.ndarray) -> np.ndarray:
+    """OpenCV's fine-grained map of an ``H x W x C`` image, or of each slice of a volume."""
+    if image.ndim == 4:
+        return np.stack([opencv_saliency(s) for s in image])
+    return opencv_saliency(image)
+
+
 def reference_pair(
     x_a: np.ndarray,
     x_b: np.ndarray,
@@ -49,20 +56,21 @@ def reference_pair(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Hard and soft mix of one pair, with loops over superpixels as in the scripts.
 
+    Images or volumes: S below is ``H x W`` or ``D x H x W``.
+
     Args:
-        x_a, x_b: ``H x W x C`` float images.
-        y_a, y_b: ``K x H x W`` float (one-hot or soft) masks.
-        seg_a, seg_b: ``H x W`` int superpixel labels.
+        x_a, x_b: ``S x C`` float images.
+        y_a, y_b: ``K x S`` float (one-hot or soft) masks.
+        seg_a, seg_b: ``S`` int superpixel labels.
         select_b: for every label of ``seg_b``, whether it is pasted.
-        sal_a, sal_b: ``H x W`` saliency maps in [0, 1].
+        sal_a, sal_b: ``S`` saliency maps in [0, 1].
         aggregate: ``"sum"`` (published) or ``"mean"``.
 
     Returns:
         ``(x_hard, y_hard, x_soft, y_soft, M, L)``.
     """
-    h, w = seg_a.shape
     labels_b = np.unique(seg_b)
-    mask = np.zeros((h, w), dtype=np.float64)
+    mask = np.zeros(seg_a.shape, dtype=np.float64)
     if len(labels_b) > 1:  # a single-superpixel partner leaves the pair unmixed
         for k in labels_b:
             if select_b[int(k)]:
@@ -70,7 +78,7 @@ def reference_pair(
     x_hard = x_a * (1 - mask[..., None]) + x_b * mask[..., None]
     y_hard = y_a * (1 - mask) + y_b * mask
 
-    lam_map = np.zeros((h, w), dtype=np.float64)
+    lam_map = np.zeros(seg_a.shape, dtype=np.float64)
     if len(labels_b) > 1:
         composite = np.where(mask > 0, seg_b, seg_a + 10000)
         relative = sal_b / (sal_a + sal_b + 1e-4)
@@ -102,11 +110,12 @@ def reference_batch(
     """The published per-sample HSMix on a batch, as the baseline for timing.
 
     Args:
-        images: ``B x H x W x C`` float in [0, 1].
-        masks: ``B x K x H x W`` float one-hot masks.
+        images: ``B x S x C`` float in [0, 1] (S: ``H x W``, or ``D x H x W`` for volumes,
+            whose saliency OpenCV computes slice by slice).
+        masks: ``B x K x S`` float one-hot masks.
 
     Returns:
-        ``(mixed images 2B x H x W x C, mixed masks 2B x K x H x W)``: hard then soft.
+        ``(mixed images 2B x S x C, mixed masks 2B x K x S)``: hard then soft.
     """
     from skimage.segmentation import slic
 
@@ -134,8 +143,8 @@ def reference_batch(
             channel_axis=channel_axis,
         )
         select = {int(k): bool(rng.random() < p_hard) for k in np.unique(seg_b)}
-        sal_a = opencv_saliency(images[i])
-        sal_b = opencv_saliency(images[j])
+        sal_a = _saliency(images[i])
+        sal_b = _saliency(images[j])
         xh, yh, xs, ys, _, _ = reference_pair(
             images[i], images[j], masks[i], masks[j], seg_a, seg_b, select, sal_a, sal_b
         )

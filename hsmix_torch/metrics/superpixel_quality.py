@@ -2,7 +2,9 @@
 
 The usual measures (Stutz et al. 2018): boundary recall, undersegmentation error
 (Neubert & Protzel), achievable segmentation accuracy, and fragmentation (labels made of
-more than one 4-connected piece). Evaluation code, not on the augmentation's hot path.
+more than one face-connected piece). Label maps are images ``[H, W]`` (4-connectivity) or
+volumes ``[D, H, W]`` (supervoxels, 6-connectivity, boxes of ``(2t + 1)^3`` for boundary
+recall). Evaluation code, not on the augmentation's hot path.
 """
 
 from __future__ import annotations
@@ -30,22 +32,21 @@ def _as_tensor(x: Tensor | np.ndarray) -> Tensor:
 
 
 def _check(labels: Tensor, truth: Tensor) -> None:
-    if labels.ndim != 2 or labels.shape != truth.shape:
+    if labels.ndim not in (2, 3) or labels.shape != truth.shape:
         raise ValueError(
-            f"labels and truth must be [H, W] of the same shape, got {tuple(labels.shape)} "
-            f"and {tuple(truth.shape)}"
+            f"labels and truth must be [H, W] or [D, H, W] of the same shape, got "
+            f"{tuple(labels.shape)} and {tuple(truth.shape)}"
         )
 
 
 def _boundary(labels: Tensor) -> Tensor:
-    """Pixels whose label differs from one of their 4-neighbours."""
+    """Pixels whose label differs from one of their face neighbours (4 in 2-D, 6 in 3-D)."""
     edge = torch.zeros(labels.shape, dtype=torch.bool)
-    dx = labels[:, 1:] != labels[:, :-1]
-    dy = labels[1:] != labels[:-1]
-    edge[:, 1:] |= dx
-    edge[:, :-1] |= dx
-    edge[1:] |= dy
-    edge[:-1] |= dy
+    for axis in range(labels.ndim):
+        n = labels.shape[axis]
+        differs = labels.narrow(axis, 1, n - 1) != labels.narrow(axis, 0, n - 1)
+        edge.narrow(axis, 1, n - 1).logical_or_(differs)
+        edge.narrow(axis, 0, n - 1).logical_or_(differs)
     return edge
 
 
@@ -63,14 +64,15 @@ LabelMap = Tensor | np.ndarray
 
 def boundary_recall(labels: LabelMap, truth: LabelMap, tolerance: int = 2) -> float:
     """Fraction of ground-truth boundary pixels with a superpixel boundary within a
-    ``(2 * tolerance + 1)^2`` box. 1.0 when the truth has no boundary."""
+    ``(2 * tolerance + 1)^A`` box (A: 2 or 3 axes). 1.0 when the truth has no boundary."""
     labels, truth = _as_tensor(labels), _as_tensor(truth)
     _check(labels, truth)
     gt_edge = _boundary(truth)
     if not gt_edge.any():
         return 1.0
     sp_edge = _boundary(labels).float()[None, None]
-    near = F.max_pool2d(sp_edge, 2 * tolerance + 1, stride=1, padding=tolerance)[0, 0] > 0
+    pool = F.max_pool3d if labels.ndim == 3 else F.max_pool2d
+    near = pool(sp_edge, 2 * tolerance + 1, stride=1, padding=tolerance)[0, 0] > 0
     return float((gt_edge & near).sum() / gt_edge.sum())
 
 
@@ -91,7 +93,8 @@ def achievable_segmentation_accuracy(labels: LabelMap, truth: LabelMap) -> float
 
 
 def fragmented_fraction(labels: Tensor | np.ndarray) -> float:
-    """Fraction of labels made of more than one 4-connected piece (needs scikit-image)."""
+    """Fraction of labels made of more than one face-connected piece (4-connected in 2-D,
+    6-connected in 3-D; needs scikit-image)."""
     from skimage.measure import label as connected
 
     lab = _as_tensor(labels).numpy()
@@ -117,7 +120,8 @@ class SuperpixelQuality:
 def superpixel_quality(
     labels: Tensor | np.ndarray, truth: Tensor | np.ndarray, tolerance: int = 2
 ) -> SuperpixelQuality:
-    """All measures for one ``[H, W]`` label map against an ``[H, W]`` ground truth."""
+    """All measures for one ``[H, W]`` (or ``[D, H, W]``) label map against a ground truth
+    of the same shape."""
     return SuperpixelQuality(
         asa=achievable_segmentation_accuracy(labels, truth),
         boundary_recall=boundary_recall(labels, truth, tolerance),

@@ -5,9 +5,11 @@ any channel count) and return float32 ``[B, 1, H, W]`` maps in ``[0, 1]`` on the
 device. For volumes ``[B, C, D, H, W]`` (:mod:`.volumes`) the names ``"fine_grained"`` and
 ``"spectral_residual"`` apply the OpenCV map slice by slice along D, and
 ``"spectral_residual_3d"`` is a 3-D map; ``"auto"`` is the published ``"fine_grained"`` for
-images and :data:`VOLUME_DEFAULT` for volumes, chosen by the measurements in
-``benchmarks/RESULTS.md`` ("Volumes": its agreement with the MSD hippocampus labels and its
-cost).
+images and :data:`VOLUME_DEFAULT` for volumes, chosen by ``benchmarks/volume_saliency.py``
+(table in ``benchmarks/RESULTS.md``, "Volumes"): on the MSD hippocampus MRI crops the 3-D
+map is the most coherent across slices (a per-slice map is normalised slice by slice, so
+its region sums jump between slices), the least unrelated to the labelled anatomy, and
+costs 24 ms per volume on 2 CPU cores.
 
 Why the helpers are ours and not kornia's (kornia is also an optional extra, and the core
 imports no adapter): the parity tests hold these maps to OpenCV bit for bit, and kornia's
