@@ -16,7 +16,8 @@ With ``--volumes`` the batches are grey volumes ``[B, 1, S, S, S]``: the MSD hip
 MRI crops resampled to ``S^3`` (the built-in phantoms without ../shared/data), 3 classes,
 ``n_segments`` 100-200, the volume default saliency; backends ``torch`` and ``skimage``,
 and the per-volume published-style baseline (scikit-image's 3-D SLIC for both volumes of
-every pair, OpenCV's fine-grained saliency slice by slice, loops over supervoxels).
+every pair, OpenCV's fine-grained saliency slice by slice, loops over supervoxels). On the
+CPU the eager torch SLIC is timed up to B = 2 at 96^3 (``--all``: every configuration).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ from tests.reference import reference_batch  # noqa: E402
 
 # On the CPU, the reference-speed backends are only timed on batches up to this many pixels.
 CPU_SLOW_BACKEND_PIXELS = 16 * 224 * 224
+# The eager torch SLIC of volumes on the CPU (about 20 us a voxel here) only up to this.
+CPU_SLOW_BACKEND_VOXELS = 2 * 96**3
 
 
 def _gen(device: torch.device, seed: int) -> torch.Generator:
@@ -233,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         volumes = channels == "volume"
         slow = backend in ("skimage", "torch") and device.type == "cpu" and not volumes
         if slow and not args.all and batch * size * size > CPU_SLOW_BACKEND_PIXELS:
+            continue
+        eager_cpu_slic = volumes and backend == "torch" and device.type == "cpu"
+        if eager_cpu_slic and not args.all and batch * size**3 > CPU_SLOW_BACKEND_VOXELS:
             continue
         grey = channels == "grey"
         ref_images = min(args.reference_images, 2) if volumes else args.reference_images

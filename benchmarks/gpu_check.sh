@@ -5,7 +5,8 @@
 #   2. the GPU goals (cuda_graph.py: SLIC and HSMix eager and in a graph, Triton against
 #      torch ops, B=16 224 and B=64 512, RGB and grey), the training-step overhead eager
 #      and with cuda_graph=True, launches per forward with the per-kernel profile, then
-#      the HSMix and superpixel benchmarks,
+#      the HSMix and superpixel benchmarks, then volumes (bench_hsmix --volumes: B=2 and 4
+#      at 96^3 and 128^3, the torch 3-D SLIC and its Triton kernels),
 # most important first, then a short summary. Installs nothing; needs torch, numpy,
 # scikit-image, matplotlib, tqdm, pytest on the machine (opencv-contrib for the reference
 # and the parity tests: without it the reference is not timed and those tests skip).
@@ -64,6 +65,11 @@ echo "== superpixels"
 "$py" benchmarks/bench_superpixels.py --device "$device" --batch-sizes "${sp_batches[@]}" \
   --sizes "${sizes[@]}" --repeats 2 --out "$out" 2>&1 | tee "$out/bench_superpixels.log"
 
+echo "== volumes"
+if [ "$device" = cuda ]; then vol=(--sizes 96 128 --batch-sizes 2 4); else vol=(--sizes 48 --batch-sizes 2); fi
+"$py" benchmarks/bench_hsmix.py --volumes --device "$device" "${vol[@]}" --repeats 3 \
+  --reference-images 1 --out "$out" 2>&1 | tee "$out/bench_hsmix_volumes.log" || status=1
+
 echo "== summary ($device)"
 grep -E "passed|failed" "$out/gpu_tests.log" | tail -1
 "$py" - "$out" "$device" <<'PY'
@@ -76,6 +82,13 @@ for r in rows:
         ref = f"{ratio:.0f}x the reference" if ratio == ratio else "reference not timed"
         print(f"HSMix B=16 RGB 224 [{r['backend']}]: {float(r['total_ms']):.2f} ms, "
               f"{ref} ({r['device']})")
+try:
+    for r in csv.DictReader(open(f"{out}/bench_hsmix_{device}_volumes.csv")):
+        print(f"HSMix volumes B={r['batch']} {r['size']}^3 [{r['backend']}]: "
+              f"{float(r['total_ms']):.1f} ms, superpixels {float(r['superpixels_ms']):.1f} ms "
+              f"({r['device']})")
+except FileNotFoundError:
+    pass
 try:
     for r in csv.DictReader(open(f"{out}/cuda_graph.csv")):
         goal = f" (goals: eager {r['goal_eager_ms']}, graph {r['goal_graph_ms']} ms)"

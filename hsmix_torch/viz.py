@@ -1,4 +1,5 @@
-"""Pictures of what HSMix does: superpixel boundaries, mask overlays, maps, and a grid."""
+"""Pictures of what HSMix does: superpixel boundaries, mask overlays, maps, and a grid; for
+volumes, the same as three orthogonal slices per sample."""
 
 from __future__ import annotations
 
@@ -14,7 +15,20 @@ if TYPE_CHECKING:
 
     from .params import HSMixParams
 
-__all__ = ["boundaries", "draw_boundaries", "foreground", "overlay_mask", "plot_mix", "to_rgb"]
+__all__ = [
+    "PLANES",
+    "boundaries",
+    "draw_boundaries",
+    "foreground",
+    "orthogonal_slices",
+    "overlay_mask",
+    "plot_mix",
+    "plot_volume_mix",
+    "to_rgb",
+]
+
+# The three orthogonal planes of a [D, H, W] volume: the axis each one cuts.
+PLANES = {"axial (D)": 0, "coronal (H)": 1, "sagittal (W)": 2}
 
 
 def to_rgb(image: Tensor) -> np.ndarray:
@@ -147,6 +161,91 @@ def plot_mix(
             if i == 0:
                 ax.set_title(titles[k], fontsize=8)
         axes[i, 0].set_ylabel(f"sample {i} (B = {j})", fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
+
+
+def orthogonal_slices(volume: Tensor, centre: tuple[int, int, int]) -> list[Tensor]:
+    """The three slices of ``[..., D, H, W]`` through voxel ``centre``: ``[..., H, W]``,
+    ``[..., D, W]`` and ``[..., D, H]`` (the planes of :data:`PLANES`, in their order)."""
+    return [volume.select(volume.ndim - 3 + axis, centre[axis]) for axis in PLANES.values()]
+
+
+def _centre_of(mask: Tensor) -> tuple[int, int, int]:
+    """The voxel nearest the centre of mass of a bool ``[D, H, W]`` mask (the middle when
+    the mask is empty), so the slices cut through what was pasted."""
+    idx = mask.nonzero().float()
+    if not len(idx):
+        return tuple(n // 2 for n in mask.shape)  # type: ignore[return-value]
+    centre = idx.mean(0)
+    nearest = idx[(idx - centre).norm(dim=1).argmin()]
+    return tuple(int(v) for v in nearest)  # type: ignore[return-value]
+
+
+def plot_volume_mix(
+    images: Tensor,
+    masks: Tensor,
+    params: HSMixParams,
+    hard_images: Tensor,
+    hard_masks: Tensor,
+    soft_images: Tensor,
+    soft_masks: Tensor,
+    rows: int = 2,
+    path: str | Path | None = None,
+) -> Figure:
+    """A volume mix as three orthogonal slices per sample.
+
+    For each sample, three rows (axial, coronal, sagittal slices through the centre of the
+    pasted set M) of: source A with its supervoxels, partner B with its supervoxels and M
+    outlined, the hard mix with its mask, the soft weight L, the soft mix with its mask.
+
+    Args:
+        images, masks: the input volumes ``[B, C, D, H, W]`` and their masks ``[B, D, H, W]``
+            / ``[B, K, D, H, W]``.
+        params: the :class:`~hsmix_torch.HSMixParams` of the mix.
+        hard_images, hard_masks, soft_images, soft_masks: the two branches' outputs (B each).
+        rows: at most this many samples are drawn.
+        path: if given, the figure is saved there (PNG).
+    """
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if images.ndim != 5:
+        raise ValueError(f"images must be volumes [B, C, D, H, W], got {tuple(images.shape)}")
+    n = min(rows, images.shape[0])
+    titles = ["A, supervoxels", "B, supervoxels, M", "hard mix, mask", "soft weight L", "soft mix"]
+    fig, axes = plt.subplots(
+        3 * n, len(titles), figsize=(2.0 * len(titles), 2.0 * 3 * n), squeeze=False
+    )
+    for i in range(n):
+        j = int(params.partner[i])
+        centre = _centre_of(params.hard_mask[i].cpu())
+        cut = lambda t, c=centre: orthogonal_slices(t, c)  # noqa: E731
+        for p, plane in enumerate(PLANES):
+            a, b = cut(images[i])[p], cut(images[j])[p]
+            pasted = draw_boundaries(b, cut(params.superpixels[j])[p], (1, 1, 0))
+            pasted[boundaries(cut(params.hard_mask[i].long())[p])] = (1, 0, 0)
+            panels = [
+                (draw_boundaries(a, cut(params.superpixels[i])[p]), None),
+                (pasted, None),
+                (overlay_mask(cut(hard_images[i])[p], cut(hard_masks[i])[p]), None),
+                (cut(params.soft_lambda[i])[p].float().cpu().numpy(), "viridis"),
+                (overlay_mask(cut(soft_images[i])[p], cut(soft_masks[i])[p]), None),
+            ]
+            row = 3 * i + p
+            for k, (panel, cmap) in enumerate(panels):
+                ax = axes[row, k]
+                ax.imshow(panel, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if row == 0:
+                    ax.set_title(titles[k], fontsize=8)
+            axes[row, 0].set_ylabel(f"sample {i} (B = {j})\n{plane}", fontsize=7)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)

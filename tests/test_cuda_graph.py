@@ -216,3 +216,35 @@ def test_cuda_graph_replay_does_not_synchronise(any_rgb_batch) -> None:
     del out
     torch.cuda.synchronize()
     assert torch.cuda.memory_allocated() <= before + 1024**2
+
+
+@pytest.mark.parametrize("superpixels", ["grid", "torch"])
+def test_volumes_go_through_the_graph(superpixels) -> None:
+    """Volumes [B, 1, D, H, W] (the built-in phantoms), with the sync-free torch 3-D SLIC."""
+    from hsmix_torch.data import sample_volumes
+
+    backend = get_backend("torch", sync_free=True) if superpixels == "torch" else "grid"
+    graphed, eager = _pair(superpixels=backend, num_classes=3, spacing=(2.0, 1.0, 1.0))
+    x, y = sample_volumes((8, 16, 14), count=3)
+    for seed in range(2):
+        out = graphed(x, y, generator=torch.Generator().manual_seed(seed))
+        ref = eager(x, y, generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
+    assert graphed._graphs.captures == 1
+
+
+@cuda
+def test_cuda_graph_of_volumes_equals_eager_without_synchronising() -> None:
+    from hsmix_torch.data import sample_volumes
+
+    x, y = (t.cuda() for t in sample_volumes(48, count=2))
+    graphed = HSMix(num_classes=3, validate=False, cuda_graph=True)
+    eager = HSMix(num_classes=3, validate=False)
+    out = graphed(x, y, generator=torch.Generator("cuda").manual_seed(0))
+    ref = eager(x, y, generator=torch.Generator("cuda").manual_seed(0))
+    assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        graphed(x, y)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

@@ -161,6 +161,33 @@ def test_viz_functions_draw_what_they_say(rgb_batch, tmp_path) -> None:
     assert (tmp_path / "grid.png").stat().st_size > 10_000 and len(fig.axes) == 2 * 9
 
 
+def test_volume_viz_cuts_three_orthogonal_slices(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    from hsmix_torch import viz
+    from hsmix_torch.data import sample_volumes
+
+    volume = torch.arange(4 * 5 * 6).view(1, 4, 5, 6)
+    axial, coronal, sagittal = viz.orthogonal_slices(volume, (1, 2, 3))
+    assert torch.equal(axial, volume[:, 1]) and torch.equal(coronal, volume[:, :, 2])
+    assert torch.equal(sagittal, volume[..., 3])
+    x, y = sample_volumes(20, count=2)
+    aug = HSMix(n_segments=20, superpixels="grid", num_classes=3)
+    mixed, mixed_masks, params = aug(x, y, return_params=True)
+    fig = viz.plot_volume_mix(
+        x,
+        y,
+        params,
+        mixed[:2],
+        mixed_masks[:2],
+        mixed[2:],
+        mixed_masks[2:],
+        path=tmp_path / "v.png",
+    )
+    assert (tmp_path / "v.png").stat().st_size > 10_000 and len(fig.axes) == 2 * 3 * 5
+    with pytest.raises(ValueError, match="volumes"):
+        viz.plot_volume_mix(x[:, :, 0], y[:, 0], params, x, y, x, y)
+
+
 def test_hsmixd_mixes_any_number_of_keys_with_the_same_maps(rgb_batch) -> None:
     """An image, a label map, a second label map and a weight map: all with one M and L."""
     images, masks = rgb_batch
