@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--limit", type=int, default=None, help="cases (default: all 40)")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
     root = DATA / "MSD_Hippocampus"
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no data at {root}")
         return 1
     device = pick_device(args.device)
-    images, labels, _, _ = load_volume_folder(root)
+    images, labels, _, _ = load_volume_folder(root, limit=args.limit)
     rows = []
     for name in MAPS:
         fn = get_saliency(name)

@@ -26,7 +26,8 @@ class HSMixd(nn.Module):
             ``num_classes`` would read a one-channel float map as a class map.
         **hsmix_kwargs: arguments of :class:`~hsmix_torch.HSMix` (``num_classes``, ...).
 
-    Calling it on ``{"image": [B,C,H,W], "label": [B,...], "name": [...], ...}`` returns a
+    Calling it on ``{"image": [B,C,H,W], "label": [B,...], "name": [...], ...}`` (or volumes
+    ``[B,C,D,H,W]``, e.g. MONAI patches after ``RandCropByPosNegLabeld``) returns a
     new dict, in the same key order, with the named entries mixed and every other entry
     passed through (nested entries too). With ``output="both"`` (2B samples), entries holding
     one item per sample (tensors with B rows, lists of length B) are repeated for the soft

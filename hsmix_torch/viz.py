@@ -153,14 +153,25 @@ def plot_mix(
             (to_rgb(soft_images[i]), None),
             (foreground(soft_masks[i]), "gray"),
         ]
-        for k, (panel, cmap) in enumerate(panels):
-            ax = axes[i, k]
-            ax.imshow(panel, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(titles[k], fontsize=8)
-        axes[i, 0].set_ylabel(f"sample {i} (B = {j})", fontsize=8)
+        _draw_row(axes[i], panels, titles if i == 0 else None, f"sample {i} (B = {j})")
+    return _finish(fig, path)
+
+
+def _draw_row(
+    axes: np.ndarray, panels: list, titles: list[str] | None, label: str, size: int = 8
+) -> None:
+    """One row of ``(picture, colour map)`` panels on a [0, 1] scale, titled when asked."""
+    for k, (panel, cmap) in enumerate(panels):
+        ax = axes[k]
+        ax.imshow(panel, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=8)
+    axes[0].set_ylabel(label, fontsize=size)
+
+
+def _finish(fig: Figure, path: str | Path | None) -> Figure:
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)
@@ -238,15 +249,6 @@ def plot_volume_mix(
                 (overlay_mask(cut(soft_images[i])[p], cut(soft_masks[i])[p]), None),
             ]
             row = 3 * i + p
-            for k, (panel, cmap) in enumerate(panels):
-                ax = axes[row, k]
-                ax.imshow(panel, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if row == 0:
-                    ax.set_title(titles[k], fontsize=8)
-            axes[row, 0].set_ylabel(f"sample {i} (B = {j})\n{plane}", fontsize=7)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+            label = f"sample {i} (B = {j})\n{plane}"
+            _draw_row(axes[row], panels, titles if row == 0 else None, label, size=7)
+    return _finish(fig, path)

@@ -36,7 +36,7 @@ def test_mix_invariants(case) -> None:
     check_invariants(case, "grid")
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(cases.filter(lambda case: case["d"] is not None))
 def test_mix_invariants_on_volumes_with_the_torch_slic(case) -> None:
     check_invariants(case, "torch")

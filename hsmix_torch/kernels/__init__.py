@@ -6,7 +6,9 @@ tensors under ``TRITON_INTERPRET=1``, which must be set before this package's ke
 modules are imported) or ``"torch"``. Kernels are registered as torch custom ops with fake
 implementations, so ``torch.compile`` and CUDA graphs see them as single ops.
 
-Kernels and the torch-ops references they equal:
+Kernels and the torch-ops references they equal (the SLIC and connectivity kernels take
+images and volumes: an image is a volume of depth 1, the depth axis compiled in for volumes
+only; the maps of a mix flatten the spatial axes):
 
 - :mod:`.slic_kmeans`: the torch SLIC's k-means rounds, two kernels a round
   (``hsmix_torch.superpixels.torch_slic._kmeans``);

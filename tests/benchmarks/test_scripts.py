@@ -77,6 +77,35 @@ def test_bench_hsmix(tmp_path) -> None:
     assert "speedup_vs_reference" in out
 
 
+def test_bench_hsmix_volumes(tmp_path) -> None:
+    _run(
+        "bench_hsmix.py",
+        *("--volumes", "--batch-sizes", "2", "--sizes", "16", "--backends", "grid", "skimage"),
+        *("--repeats", "1", "--reference-images", "1", "--out", str(tmp_path)),
+    )
+    rows = _rows(tmp_path / "bench_hsmix_cpu_volumes.csv")
+    assert {r["backend"] for r in rows} == {"grid", "skimage"}
+    assert all(r["channels"] == "volume" and r["size"] == "16" for r in rows)
+    assert all(float(r["speedup_vs_reference"]) > 0 for r in rows)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="the volume tables are over MSD_Hippocampus")
+def test_volume_quality_and_saliency_tables(tmp_path) -> None:
+    _run(
+        "superpixel_quality.py",
+        *("--volumes", "--limit", "2", "--n-segments", "20", "--out", str(tmp_path)),
+    )
+    (row,) = _rows(tmp_path / "supervoxel_quality.csv")
+    assert row["volumes"] == "2" and float(row["fragmented_max"]) == 0
+    out = _run("volume_saliency.py", "--limit", "2", "--repeats", "1", "--out", str(tmp_path))
+    assert {r["map"] for r in _rows(tmp_path / "volume_saliency.csv")} == {
+        "fine_grained",
+        "spectral_residual",
+        "spectral_residual_3d",
+    }
+    assert "saliency='auto' takes" in out
+
+
 def _has(module: str) -> bool:
     import importlib.util
 
