@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             args.batch_sizes = [2, 4]
         if args.sizes == p.get_default("sizes"):
             args.sizes = [96, 128]
-        backends = args.backends or (["torch", "skimage"] if device.type == "cpu" else ["torch"])
+        chosen = args.backends or (["torch", "skimage"] if device.type == "cpu" else ["torch"])
+        backends = [b for b in chosen if b != "fast_slic"]  # fast-slic is 2-D only
     configs = [
         (c, s, b, k)
         for c in args.channels
