@@ -1,10 +1,12 @@
 """Superpixel backends behind one protocol.
 
-``get_backend(name)`` returns a callable ``(images [B, C, H, W], n_segments LongTensor [B])
--> LongTensor [B, H, W]`` on the images' device. Backends: ``"torch"`` (batched SLIC in
-tensor ops, the GPU default), ``"fast_slic"`` (fast-slic on the CPU, the CPU default when
-installed), ``"skimage"`` (scikit-image's SLIC, the reference), ``"grid"`` (regular cells),
-and ``"auto"`` (the best available for the images' device). Each backend declares a bound
+``get_backend(name)`` returns a callable ``(images [B, C, *S], n_segments LongTensor [B])
+-> LongTensor [B, *S]`` on the images' device, for images (S = H, W) and, but for
+fast-slic, volumes (S = D, H, W: supervoxels, with ``spacing=``). Backends: ``"torch"``
+(batched SLIC in tensor ops, the GPU default), ``"fast_slic"`` (fast-slic on the CPU, the
+CPU default for images when installed), ``"skimage"`` (scikit-image's SLIC, the
+reference), ``"grid"`` (regular cells), and ``"auto"`` (the best available for the images'
+device). Each backend declares a bound
 of its labels before segmenting (:meth:`SuperpixelBackend.label_bound`), which sizes the
 per-superpixel tables on devices where reading the labels' maximum would synchronise.
 """
