@@ -47,8 +47,8 @@ _NO_KERNEL = {
 _INSIDE = {
     "slic_kmeans": lambda args: 2 * args[10] - 1,  # per round a kernel, between rounds one
     "cc_rounds": lambda args: 2 + 2 * args[2],  # two copies, then per round 2 kernels
-    # a zeroed flag; per pass a zeroed and a filled table and 3 kernels; the flag's test
-    "merge_small": lambda args: 12,
+    # zeroed sizes, flags and level flags; 3 filled tables; 29 kernels; the flag's test
+    "merge_small": lambda args: 36,
     # three kernels, the integral (2 cumsums, 2 pads, a copy), a zeroed peak table
     "fine_grained_maps": lambda args: 9,
     "region_uniforms": lambda args: 1,

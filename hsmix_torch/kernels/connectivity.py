@@ -12,12 +12,16 @@ result does not depend on the order of the programs); ``h = min(hooked, m)`` and
 pointer jumps, which are ``h(h(h(h(p))))``: four reads of tables the hook has finished. So a
 round is two kernels (the hook and the jumps), where the reference takes 17 ops.
 
-Merging small pieces, both passes of the reference in nine launches: per-component sizes
-and fixed-point feature sums (integer ``atomic_add``), the neighbour search (each pixel on
-a component's border proposes the neighbouring component with a packed
-``score bits << 32 | slot`` key, integer ``atomic_min``), and the resolution of the merge
-chains per pixel (each pixel follows its component's chain, at most ``2**jumps`` steps: what
-the reference's ``jumps`` pointer doublings reach).
+Merging small pieces, scikit-image's scan as the reference does it, in 29 kernels:
+per-component sizes (integer ``atomic_add``); the breadth-first levels as ``SCAN_DEPTH + 1``
+in-place kernels (a level only writes voxels still unreached and only reads the level
+before, so programs never race; a level whose predecessor reached nothing returns at once);
+three kernels that find each small component's last meeting with an earlier component
+(``atomic_max`` of its level, then of its order; then the one meeting that equals both
+writes the choice) and each image's first large component (``atomic_min``); and the merge
+chains resolved per pixel (each pixel follows its component's chain, at most ``2**jumps``
+steps: what the reference's ``jumps`` pointer doublings reach), with the pixel-0 corner
+case applied at the end.
 """
 
 from __future__ import annotations
@@ -27,8 +31,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from ..functional.regions import FIXED_POINT_SCALE
-from .slic_kmeans import _round_half_even
+from ..superpixels.connectivity import SCAN_DEPTH
 
 __all__ = ["cc_rounds", "merge_small"]
 
@@ -37,36 +40,43 @@ _INT64_MAX = torch.iinfo(torch.int64).max
 
 
 @triton.jit
+def _face_neighbour(offs, side: tl.constexpr, D, H, W):
+    """``(has, step)``: whether flat voxels ``offs`` of a ``[B, D, H, W]`` block have a face
+    neighbour on ``side`` (0-5: x+1, x-1, y+1, y-1, z+1, z-1, scikit-image's order), and
+    the flat offset to it."""
+    if side // 2 == 0:
+        coord = offs % W
+        size = W
+        stride = 1
+    elif side // 2 == 1:
+        coord = (offs // W) % H
+        size = H
+        stride = W
+    else:
+        coord = (offs // (W * H)) % D
+        size = D
+        stride = W * H
+    if side % 2 == 0:
+        has = coord + 1 < size
+        step = stride
+    else:
+        has = coord > 0
+        step = -stride
+    return has, step
+
+
+@triton.jit
 def _hook_kernel(
     labels_ptr, parent_ptr, m_ptr, hooked_ptr, N, D, H, W, VOLUME: tl.constexpr, BLOCK: tl.constexpr
 ):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     inside = offs < N
-    x = offs % W
-    y = (offs // W) % H
     label = tl.load(labels_ptr + offs, mask=inside, other=0)
     parent = tl.load(parent_ptr + offs, mask=inside, other=0)
     m = parent
     # Right, left, down, up (then back, front): min is order-free.
     for side in tl.static_range(6 if VOLUME else 4):
-        if side == 0:
-            has = x + 1 < W
-            step = 1
-        elif side == 1:
-            has = x > 0
-            step = -1
-        elif side == 2:
-            has = y + 1 < H
-            step = W
-        elif side == 3:
-            has = y > 0
-            step = -W
-        elif side == 4:
-            has = (offs // (W * H)) % D + 1 < D
-            step = W * H
-        else:
-            has = (offs // (W * H)) % D > 0
-            step = -W * H
+        has, step = _face_neighbour(offs, side, D, H, W)
         ok = inside & has
         same = ok & (tl.load(labels_ptr + offs + step, mask=ok, other=0) == label)
         m = tl.where(same, tl.minimum(m, tl.load(parent_ptr + offs + step, mask=same, other=0)), m)
@@ -133,119 +143,144 @@ def cc_rounds(parent: Tensor, labels: Tensor, rounds: int) -> Tensor:
 
 # ------------------------------------------------------------------------------- merging
 @triton.jit
-def _stats_kernel(
-    root_ptr,  # [N] int64: each pixel's component (a flat slot)
-    feats_ptr,  # [N, F] float32
-    stats_ptr,  # [N, 1 + F] int64, zeroed: size, then fixed-point feature sums, per slot
-    N,
-    F: tl.constexpr,
-    SCALE: tl.constexpr,
-    BLOCK: tl.constexpr,
-):
+def _sizes_kernel(root_ptr, sizes_ptr, N, BLOCK: tl.constexpr):
+    """``sizes[root[p]] += 1`` (``sizes`` ``[N]`` int64, zeroed)."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     inside = offs < N
-    row = stats_ptr + tl.load(root_ptr + offs, mask=inside, other=0) * (1 + F)
-    tl.atomic_add(row, tl.full([BLOCK], 1, tl.int64), mask=inside)
-    for f in tl.static_range(F):
-        v = tl.load(feats_ptr + offs * F + f, mask=inside, other=0.0) * SCALE
-        tl.atomic_add(row + 1 + f, _round_half_even(v).to(tl.int64), mask=inside)
+    slot = tl.load(root_ptr + offs, mask=inside, other=0)
+    tl.atomic_add(sizes_ptr + slot, tl.full([BLOCK], 1, tl.int64), mask=inside)
 
 
 @triton.jit
-def _small(stats_ptr, min_ptr, slot, HW, mask, F: tl.constexpr):
-    """(size, size < the minimum size of the slot's image) of component slots ``slot``."""
-    size = tl.load(stats_ptr + slot * (1 + F), mask=mask, other=0)
-    return size, size < tl.load(min_ptr + slot // HW, mask=mask, other=0)
+def _small(sizes_ptr, min_ptr, slot, HW, mask):
+    """Whether component slots ``slot`` are smaller than the minimum size of their image
+    (slots that are no component's: size 0)."""
+    size = tl.load(sizes_ptr + slot, mask=mask, other=0)
+    return size < tl.load(min_ptr + slot // HW, mask=mask, other=0)
 
 
 @triton.jit
-def _keys_kernel(
+def _scan_level_kernel(
     root_ptr,  # [N] int64
-    stats_ptr,  # [N, 1 + F] int64
-    min_ptr,  # [B] int64: the minimum size per image
-    best_ptr,  # [N] int64, INT64_MAX: the smallest key per source slot
+    sizes_ptr,  # [N] int64: component sizes per slot
+    min_ptr,  # [B] int64
+    level_ptr,  # [N] int64: steps from the component's first voxel (-1: not yet, or large)
+    key_ptr,  # [N] int64: the visiting order within the level
+    active_ptr,  # [SCAN_DEPTH + 1] int32, zeroed: whether level d reached any voxel
+    depth,
     N,
     D,
     H,
     W,
-    HW,  # voxels per image
-    FIRST: tl.constexpr,  # the first pass (small into earlier) or the second (small into large)
-    VOLUME: tl.constexpr,  # D > 1: back and front neighbours too
-    F: tl.constexpr,
-    SCALE: tl.constexpr,
+    HW,
+    START: tl.constexpr,  # depth 0: the first voxels of the small components
+    VOLUME: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
+    """One level of the reference's ``_scan_order``, in place: a voxel joins level ``depth``
+    from a neighbour on level ``depth - 1`` (only voxels still at -1 are written, and only
+    voxels at ``depth - 1`` are read, so programs do not race)."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     inside = offs < N
-    x = offs % W
-    y = (offs // W) % H
     rp = tl.load(root_ptr + offs, mask=inside, other=0)
-    size_p, small_p = _small(stats_ptr, min_ptr, rp, HW, inside, F)
+    small_p = _small(sizes_ptr, min_ptr, rp, HW, inside)
+    member = inside & small_p
+    if START:
+        first = member & (offs == rp)
+        tl.store(level_ptr + offs, tl.where(first, 0, -1).to(tl.int64), mask=inside)
+        tl.store(key_ptr + offs, tl.zeros([BLOCK], tl.int64), mask=inside)
+        tl.atomic_max(active_ptr, tl.max(first.to(tl.int32), axis=0))
+    elif tl.load(active_ptr + depth - 1) != 0:  # the last level reached something
+        todo = member & (tl.load(level_ptr + offs, mask=member, other=0) < 0)
+        best = tl.full([BLOCK], 0x7FFFFFFFFFFFFFFF, tl.int64)
+        for side in tl.static_range(6 if VOLUME else 4):
+            has, step = _face_neighbour(offs, side, D, H, W)
+            ok = todo & has
+            ok = ok & (tl.load(level_ptr + offs + step, mask=ok, other=-1) == depth - 1)
+            ok = ok & (tl.load(root_ptr + offs + step, mask=ok, other=-1) == rp)
+            ku = tl.load(key_ptr + offs + step, mask=ok, other=0)
+            back = side + 1 - 2 * (side % 2)  # the side from that neighbour to this voxel
+            best = tl.where(ok, tl.minimum(best, ku * 6 + back), best)
+        reached = best != 0x7FFFFFFFFFFFFFFF
+        tl.store(level_ptr + offs, tl.zeros([BLOCK], tl.int64) + depth, mask=reached)
+        tl.store(key_ptr + offs, best, mask=reached)
+        tl.atomic_max(active_ptr + depth, tl.max(reached.to(tl.int32), axis=0))
+
+
+@triton.jit
+def _scan_meet_kernel(
+    root_ptr,  # [N] int64
+    sizes_ptr,  # [N] int64
+    min_ptr,  # [B] int64
+    level_ptr,  # [N] int64: the scan's levels
+    key_ptr,  # [N] int64: the scan's orders within a level
+    last_ptr,  # [2, N] int64, -1: the last level, then the last order, met per source slot
+    best_ptr,  # [N] int64, INT64_MAX: the chosen neighbour's slot in its image, per source
+    first_large_ptr,  # [B] int64, INT64_MAX: the first large component's slot per image
+    N,
+    D,
+    H,
+    W,
+    HW,
+    PASS: tl.constexpr,  # 0: the last level; 1: the last order in it; 2: write the choice
+    DEPTH: tl.constexpr,  # SCAN_DEPTH
+    VOLUME: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """The reference's ``_scan_targets``: where a voxel of a small component meets an
+    earlier component, the meeting's place in the scan is (level, order * 6 + side). The
+    first pass also finds each image's first large component (slots are voxels too)."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    inside = offs < N
+    rp = tl.load(root_ptr + offs, mask=inside, other=0)
+    small_p = _small(sizes_ptr, min_ptr, rp, HW, inside)
+    if PASS == 0:
+        large = inside & ~_small(sizes_ptr, min_ptr, offs, HW, inside)
+        tl.atomic_min(first_large_ptr + offs // HW, offs, mask=large)
     source = inside & small_p
-    if not FIRST:
-        source = source & (size_p > 0)
-    for side in tl.static_range(6 if VOLUME else 4):  # right, left, down, up, back, front
-        if side == 0:
-            has = x + 1 < W
-            step = 1
-        elif side == 1:
-            has = x > 0
-            step = -1
-        elif side == 2:
-            has = y + 1 < H
-            step = W
-        elif side == 3:
-            has = y > 0
-            step = -W
-        elif side == 4:
-            has = (offs // (W * H)) % D + 1 < D
-            step = W * H
-        else:
-            has = (offs // (W * H)) % D > 0
-            step = -W * H
+    level = tl.load(level_ptr + offs, mask=source, other=0)
+    key = tl.load(key_ptr + offs, mask=source, other=0)
+    further = level < 0  # beyond SCAN_DEPTH: after every level, in raster order
+    level = tl.where(further, DEPTH + 1, level)
+    key = tl.where(further, offs, key)
+    if PASS > 0:
+        source = source & (level == tl.load(last_ptr + rp, mask=source, other=-1))
+    if PASS > 1:
+        last_key = tl.load(last_ptr + N + rp, mask=source, other=-1)
+    for side in tl.static_range(6 if VOLUME else 4):
+        has, step = _face_neighbour(offs, side, D, H, W)
         ok = source & has
         rq = tl.load(root_ptr + offs + step, mask=ok, other=0)
-        ok = ok & (rq != rp)
-        if FIRST:
-            ok = ok & (rq < rp)  # earlier components only: the merges form a forest
-        else:
-            size_q, small_q = _small(stats_ptr, min_ptr, rq, HW, ok, F)
-            ok = ok & ~(small_q & (size_q > 0))
-        size_q = tl.maximum(tl.load(stats_ptr + rq * (1 + F), mask=ok, other=1), 1)
-        score = tl.zeros([BLOCK], tl.float64)
-        for f in tl.static_range(F):
-            # The reference's means: fixed point to float64, divided by the size.
-            mp = (
-                tl.load(stats_ptr + rp * (1 + F) + 1 + f, mask=ok, other=0).to(tl.float64) / SCALE
-            ) / tl.maximum(size_p, 1).to(tl.float64)
-            mq = (
-                tl.load(stats_ptr + rq * (1 + F) + 1 + f, mask=ok, other=0).to(tl.float64) / SCALE
-            ) / size_q.to(tl.float64)
-            d = mp - mq
-            score = d * d if f == 0 else score + d * d
-        bits = score.to(tl.float32).to(tl.int32, bitcast=True).to(tl.int64)
-        tl.atomic_min(best_ptr + rp, (bits << 32) | (rq % HW), mask=ok)
+        ok = ok & (rq < rp)  # an earlier component: the merges form a forest
+        if PASS == 0:
+            tl.atomic_max(last_ptr + rp, level, mask=ok)
+        elif PASS == 1:
+            tl.atomic_max(last_ptr + N + rp, key * 6 + side, mask=ok)
+        else:  # the one meeting per component that is last
+            tl.store(best_ptr + rp, rq % HW, mask=ok & (key * 6 + side == last_key))
 
 
 @triton.jit
 def _chosen(best_ptr, slot, HW, mask):
     """The slot a component merges into (itself when its search found nothing)."""
     best = tl.load(best_ptr + slot, mask=mask, other=0x7FFFFFFFFFFFFFFF)
-    return tl.where(best != 0x7FFFFFFFFFFFFFFF, (best & 0xFFFFFFFF) + (slot // HW) * HW, slot)
+    return tl.where(best != 0x7FFFFFFFFFFFFFFF, best + (slot // HW) * HW, slot)
 
 
 @triton.jit
 def _follow_kernel(
     root_ptr,  # [N] int64
-    best_ptr,  # [N] int64: the search's keys
+    best_ptr,  # [N] int64: each small component's choice (its slot in the image)
+    first_large_ptr,  # [B] int64: the first large component's slot per image
     out_ptr,  # [N] int64: each pixel's component after the merges
     unresolved_ptr,  # [1] int32: set where a chain is longer than STEPS
     N,
     HW,
-    STEPS,  # the most chain steps: 2**jumps (1: one step, no check)
-    CHECK: tl.constexpr,
+    STEPS,  # the most chain steps: 2**jumps
     BLOCK: tl.constexpr,
 ):
+    """Each pixel follows its component's merge chain; then the reference's corner case:
+    the group at pixel 0 of an image joins the image's first large component."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     inside = offs < N
     t = _chosen(best_ptr, tl.load(root_ptr + offs, mask=inside, other=0), HW, inside)
@@ -255,75 +290,62 @@ def _follow_kernel(
         t = nxt
         nxt = _chosen(best_ptr, t, HW, inside)
         steps += 1
-    tl.store(out_ptr + offs, t, mask=inside)
-    if CHECK:  # the reference's target == target[target], on every pixel's chain
-        tl.atomic_max(unresolved_ptr, tl.max((inside & (nxt != t)).to(tl.int32), axis=0))
+    first_large = tl.load(first_large_ptr + offs // HW, mask=inside, other=0)
+    joins = (t == (offs // HW) * HW) & (first_large != 0x7FFFFFFFFFFFFFFF)
+    tl.store(out_ptr + offs, tl.where(joins, first_large, t), mask=inside)
+    # The reference's target == target[target], on every pixel's chain.
+    tl.atomic_max(unresolved_ptr, tl.max((inside & (nxt != t)).to(tl.int32), axis=0))
 
 
 @torch.library.custom_op("hsmix_torch::merge_small", mutates_args=())
-def _merge_small_op(
-    parent: Tensor, features: Tensor, min_size: Tensor, jumps: int
-) -> tuple[Tensor, Tensor]:
+def _merge_small_op(parent: Tensor, min_size: Tensor, jumps: int) -> tuple[Tensor, Tensor]:
     d, h, w = _depth_height_width(parent)
-    n, f = parent.numel(), features.shape[-1]
+    n, hw = parent.numel(), d * h * w
     grid = (triton.cdiv(n, _BLOCK),)
-    consts = dict(F=f, SCALE=int(FIXED_POINT_SCALE), BLOCK=_BLOCK)
-    unresolved = torch.zeros(1, dtype=torch.int32, device=parent.device)
+    dims = (n, d, h, w, hw)
+    volume = d > 1
+    dev = parent.device
+    unresolved = torch.zeros(1, dtype=torch.int32, device=dev)
     root = parent.reshape(-1)
-    for first in (True, False):
-        stats = torch.zeros((n, 1 + f), dtype=torch.int64, device=parent.device)
-        _stats_kernel[grid](root, features, stats, n, **consts)
-        best = torch.full((n,), _INT64_MAX, dtype=torch.int64, device=parent.device)
-        _keys_kernel[grid](
-            root,
-            stats,
-            min_size,
-            best,
-            n,
-            d,
-            h,
-            w,
-            d * h * w,
-            FIRST=first,
-            VOLUME=d > 1,
-            enable_fp_fusion=False,
-            **consts,
-        )
-        merged = torch.empty_like(root)
-        _follow_kernel[grid](
-            root,
-            best,
-            merged,
-            unresolved,
-            n,
-            d * h * w,
-            2**jumps if first else 1,
-            CHECK=first,
-            BLOCK=_BLOCK,
-        )
-        root = merged
-    return root, unresolved[0] == 0
+    sizes = torch.zeros(n, dtype=torch.int64, device=dev)
+    _sizes_kernel[grid](root, sizes, n, BLOCK=_BLOCK)
+    level, key = torch.empty_like(root), torch.empty_like(root)
+    active = torch.zeros(SCAN_DEPTH + 1, dtype=torch.int32, device=dev)
+    for depth in range(SCAN_DEPTH + 1):
+        _scan_level_kernel[grid](
+            root, sizes, min_size, level, key, active, depth, *dims,
+            START=depth == 0, VOLUME=volume, BLOCK=_BLOCK,
+        )  # fmt: skip
+    last = torch.full((2, n), -1, dtype=torch.int64, device=dev)
+    best = torch.full((n,), _INT64_MAX, dtype=torch.int64, device=dev)
+    first_large = torch.full((n // hw,), _INT64_MAX, dtype=torch.int64, device=dev)
+    for step in range(3):
+        _scan_meet_kernel[grid](
+            root, sizes, min_size, level, key, last, best, first_large, *dims,
+            PASS=step, DEPTH=SCAN_DEPTH, VOLUME=volume, BLOCK=_BLOCK,
+        )  # fmt: skip
+    merged = torch.empty_like(root)
+    _follow_kernel[grid](
+        root, best, first_large, merged, unresolved, n, hw, 2**jumps, BLOCK=_BLOCK
+    )  # fmt: skip
+    return merged, unresolved[0] == 0
 
 
 @_merge_small_op.register_fake
-def _(parent, features, min_size, jumps):
+def _(parent, min_size, jumps):
     return parent.new_empty((parent.numel(),)), parent.new_empty((), dtype=torch.bool)
 
 
-def merge_small(
-    parent: Tensor, features: Tensor, min_size: Tensor, jumps: int
-) -> tuple[Tensor, Tensor]:
-    """The Triton version of ``connectivity._merge_small``: both merge passes.
+def merge_small(parent: Tensor, min_size: Tensor, jumps: int) -> tuple[Tensor, Tensor]:
+    """The Triton version of ``connectivity._merge_small``: scikit-image's merging.
 
     Args:
         parent: ``[B, *S]`` int64 component slots (flat indices into the batch); S:
             ``(H, W)``, or ``(D, H, W)`` with 6-connectivity.
-        features: ``[B, *S, F]`` float32 features for the merge score.
         min_size: ``[B]`` int64 minimum component size per image.
-        jumps: the reference's pointer doublings of the first pass's merge forest.
+        jumps: the reference's pointer doublings of the merge forest.
 
     Returns:
         ``(group id per pixel [N] int64, whether every merge chain was resolved)``.
     """
-    feats = features.reshape(parent.numel(), -1).float().contiguous()
-    return _merge_small_op(parent.contiguous(), feats, min_size.contiguous(), jumps)
+    return _merge_small_op(parent.contiguous(), min_size.contiguous(), jumps)

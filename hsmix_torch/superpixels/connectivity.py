@@ -15,7 +15,6 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ..functional import fixed_point_sums
 from ..kernels import choose
 
 __all__ = ["enforce_connectivity", "relabel_contiguous"]
@@ -73,55 +72,77 @@ def _run_rounds(parent: Tensor, edges: list[Tensor], rounds: int) -> Tensor:
     return parent
 
 
-def _neighbour_pairs(root: Tensor) -> list[tuple[Tensor, Tensor]]:
-    """(root of p, root of q) over all face-neighbour pairs, both directions, flattened; per
-    axis (last first, as in the Triton kernels' order): (lower, upper), (upper, lower)."""
-    pairs = []
-    for a in reversed(range(root.ndim - 1)):
-        lo, hi = (t.reshape(-1) for t in _pairs(root, a))
-        pairs += [(lo, hi), (hi, lo)]
-    return pairs
+# scikit-image's scan, in parallel. Its merge of a small component takes the label of the
+# last earlier neighbour met by the breadth-first search from the component's first voxel,
+# which visits voxels by (steps from that voxel, then the smallest sequence of sides on a
+# shortest path, sides in the order below). The sequence is an int64 in base 6 up to
+# SCAN_DEPTH steps (6**24 < 2**63); voxels further away count as visited after all others,
+# in raster order (exact for every component within SCAN_DEPTH steps of its first voxel).
+SCAN_DEPTH = 23
 
 
-def _merge_keys_torch(
-    root: Tensor, means: Tensor, source: Tensor, target: Tensor, earlier_only: bool
-) -> Tensor:
-    """For each source slot, the smallest ``score bits << 32 | slot`` over its adjacent
-    components that may be chosen (score: squared distance of the mean features), else
-    ``INT64_MAX``. ``root`` ``[B, *S]`` flat slots, ``means`` ``[N, F]`` float64."""
-    voxels = root[0].numel()
-    best = torch.full((root.numel(),), _INT64_MAX, dtype=torch.long, device=root.device)
-    for rp, rq in _neighbour_pairs(root):
-        ok = (rp != rq) & source[rp] & target[rq]
-        if earlier_only:
-            ok &= rq < rp
-        score = ((means[rp] - means[rq]) ** 2).sum(-1).float()  # >= 0: orders like its bits
-        key = (score.view(torch.int32).long() << 32) | (rq % voxels)
-        best.scatter_reduce_(0, rp, torch.where(ok, key, _INT64_MAX), "amin")
-    return best
+def _sides(nd: int) -> list[tuple[int, int]]:
+    """(spatial axis, +1 or -1) in scikit-image's neighbour order: x+1, x-1, y+1, y-1, z+1,
+    z-1 (x the last axis)."""
+    return [(a, s) for a in reversed(range(nd)) for s in (1, -1)]
 
 
-def _pick_targets(
-    root: Tensor,
-    features: Tensor,
-    sizes: Tensor,
-    eligible_source: Tensor,
-    eligible_target: Tensor,
-    earlier_only: bool,
-) -> Tensor:
-    """For each eligible component, its adjacent component with the closest mean features.
+def _towards(t: Tensor, axis: int, sign: int) -> tuple[Tensor, Tensor]:
+    """``(t[p], t[p + sign along axis])`` over the voxels ``p`` that have that neighbour."""
+    lo, hi = _pairs(t, axis)
+    return (lo, hi) if sign > 0 else (hi, lo)
 
-    Returns ``[N]`` int64: the chosen root per root slot, or the slot itself when nothing is
-    chosen. Ties go to the smaller root.
-    """
+
+def _scan_order(root: Tensor, small: Tensor) -> tuple[Tensor, Tensor]:
+    """``(level, key)`` ``[B, *S]`` int64 of each voxel of a small component: its steps from
+    the component's first voxel and its visiting order within that level (see SCAN_DEPTH;
+    ``SCAN_DEPTH + 1`` and the flat index beyond). Other voxels: level -1."""
+    voxels = torch.arange(root.numel(), device=root.device).view(root.shape)
+    member = small[root]
+    level = torch.where(member & (voxels == root), 0, -1)
+    key = torch.zeros_like(root)
+    for depth in range(1, SCAN_DEPTH + 1):
+        best = torch.full_like(root, _INT64_MAX)
+        for i, (a, s) in enumerate(_sides(root.ndim - 1)):
+            (lu, lv), (ku, _), (ru, rv), (_, bv) = (
+                _towards(t, a, s) for t in (level, key, root, best)
+            )
+            step = (lu == depth - 1) & (lv < 0) & (ru == rv)  # u at the last level -> v
+            bv.copy_(torch.where(step, torch.minimum(bv, ku * 6 + i), bv))
+        reached = best != _INT64_MAX
+        if root.device.type == "cpu" and not bool(reached.any()):
+            break  # nothing further on any level: stop (a free check on the host only)
+        level = torch.where(reached, depth, level)
+        key = torch.where(reached, best, key)
+    further = member & (level < 0)
+    return torch.where(further, SCAN_DEPTH + 1, level), torch.where(further, voxels, key)
+
+
+def _scan_targets(root: Tensor, small: Tensor) -> Tensor:
+    """For each small component, the earlier component (first voxel earlier in raster
+    order) that scikit-image's search meets last. ``root`` ``[B, *S]``, ``small`` ``[N]``.
+    Returns ``[N]`` int64: the chosen root per slot, or the slot itself when none."""
+    level, key = _scan_order(root, small)
     n = root.numel()
-    voxels = root[0].numel()
-    sums, _ = fixed_point_sums(features.reshape(1, n, -1), root.reshape(1, n), n)
-    means = sums[0] / sizes.clamp(min=1)[:, None]
-    best = _merge_keys_torch(root, means, eligible_source, eligible_target, earlier_only)
-    slots = torch.arange(n, device=root.device)
-    chosen = (best & 0xFFFFFFFF) + (slots // voxels) * voxels
-    return torch.where(best != _INT64_MAX, chosen, slots)
+
+    def met():  # (source root, neighbour root, visit order of the meeting, met?) per side
+        for i, (a, s) in enumerate(_sides(root.ndim - 1)):
+            (ru, rq), (lu, _), (ku, _) = (_towards(t, a, s) for t in (root, level, key))
+            ru, rq = ru.reshape(-1), rq.reshape(-1)
+            yield ru, rq, lu.reshape(-1), ku.reshape(-1) * 6 + i, small[ru] & (rq < ru)
+
+    # The last meeting: the deepest level first, then the latest in the level and side.
+    last_level = torch.full((n,), -1, dtype=torch.long, device=root.device)
+    for ru, _, lu, _, ok in met():
+        last_level.scatter_reduce_(0, ru, torch.where(ok, lu, -1), "amax")
+    last_key = torch.full_like(last_level, -1)
+    for ru, _, lu, k, ok in met():
+        last_key.scatter_reduce_(0, ru, torch.where(ok & (lu == last_level[ru]), k, -1), "amax")
+    target = torch.full_like(last_level, -1)
+    for ru, rq, lu, k, ok in met():
+        last = ok & (lu == last_level[ru]) & (k == last_key[ru])  # one pair per component
+        target.scatter_reduce_(0, ru, torch.where(last, rq, -1), "amax")
+    return torch.where(target >= 0, target, torch.arange(n, device=root.device))
 
 
 def relabel_contiguous(root: Tensor) -> tuple[Tensor, Tensor]:
@@ -142,7 +163,7 @@ def relabel_contiguous(root: Tensor) -> tuple[Tensor, Tensor]:
 def _implementations(
     labels: Tensor, edges: Callable[[], list[Tensor]], kernels: str
 ) -> tuple[Callable[..., Tensor], Callable[..., tuple[Tensor, Tensor]]]:
-    """``(run_rounds(parent, rounds), merge_small(parent, features, min_size, jumps))`` in
+    """``(run_rounds(parent, rounds), merge_small(parent, min_size, jumps))`` in
     the implementation that ``kernels`` picks (see :mod:`hsmix_torch.kernels`)."""
 
     def torch_rounds(parent: Tensor, rounds: int) -> Tensor:
@@ -166,7 +187,6 @@ def _implementations(
 
 def enforce_connectivity(
     labels: Tensor,
-    features: Tensor,
     min_size: Tensor,
     rounds: int = 8,
     sync_free: bool = False,
@@ -175,15 +195,16 @@ def enforce_connectivity(
     """Make every superpixel one face-connected region (4-connected in 2-D, 6-connected in
     3-D) with at least ``min_size`` pixels.
 
-    Components smaller than ``min_size`` merge into the adjacent component whose first pixel
-    comes earlier in raster order (scikit-image's candidate set), choosing the one with the
-    closest mean features (scikit-image takes the last one its search met). A second pass
-    merges what is still small (only possible for the component at pixel 0) into its closest
-    adjacent large component.
+    Components smaller than ``min_size`` merge as scikit-image's scan merges them: into the
+    adjacent component, among those whose first pixel comes earlier in raster order, that
+    the breadth-first search from the small component's first pixel meets last (exact for
+    components within ``SCAN_DEPTH`` steps of their first pixel). When the component at
+    pixel 0 is small (it has no earlier neighbour), it and everything merged into it join
+    the first large component of the scan, as in scikit-image. Unlike scikit-image, no
+    component is cut at ``max_size`` (a cap on its search queue, rarely reached).
 
     Args:
         labels: ``[B, *S]`` raw integer labels (S: ``(H, W)`` or ``(D, H, W)``).
-        features: ``[B, *S, F]`` float features for the merge score.
         min_size: ``[B]`` int64 minimum size per image.
         rounds: component-labelling rounds before the single convergence check (4 more
             at a time, rarely, until it passes).
@@ -204,7 +225,7 @@ def enforce_connectivity(
     parent = run_rounds(parent, 2 * rounds if sync_free else rounds)
     jumps = 12 if sync_free else 6
     while True:
-        root, merged_ok = merge_small(parent, features, min_size, jumps)
+        root, merged_ok = merge_small(parent, min_size, jumps)
         # The one host synchronisation: were the components and the merge chains resolved?
         if sync_free or bool(_cc_converged(parent, edges()) & merged_ok):
             break
@@ -213,29 +234,31 @@ def enforce_connectivity(
     return relabel_contiguous(root.view(labels.shape))
 
 
-def _merge_small(
-    parent: Tensor, features: Tensor, min_size: Tensor, jumps: int
-) -> tuple[Tensor, Tensor]:
-    """Both merge passes over the components ``parent`` ``[B, *S]`` (flat slots), with
-    ``features`` ``[B, *S, F]`` and ``min_size`` ``[B]``; returns the final group id per
-    pixel ``[N]`` and whether ``jumps`` pointer doublings resolved the first pass's merges."""
+def _merge_small(parent: Tensor, min_size: Tensor, jumps: int) -> tuple[Tensor, Tensor]:
+    """scikit-image's merging of the components ``parent`` ``[B, *S]`` (flat slots) smaller
+    than ``min_size`` ``[B]``; returns the final group id per pixel ``[N]`` and whether
+    ``jumps`` pointer doublings resolved the merge chains."""
     b = parent.shape[0]
     n = parent.numel()
-    slot_min = min_size[:, None].expand(b, n // b).reshape(-1)  # min size of each slot's image
+    voxels = n // b
     root = parent.reshape(-1)
-    ones = torch.ones_like(root)
-    everyone = torch.ones(n, dtype=torch.bool, device=root.device)
-
-    sizes = torch.zeros(n, dtype=torch.long, device=root.device).index_add_(0, root, ones)
-    small = sizes < slot_min
-    target = _pick_targets(root.view(parent.shape), features, sizes, small, everyone, True)
+    sizes = torch.zeros(n, dtype=torch.long, device=root.device).index_add_(
+        0, root, torch.ones_like(root)
+    )
+    small = sizes < min_size.repeat_interleave(voxels)
+    target = _scan_targets(root.view(parent.shape), small)
     # Targets point to strictly earlier roots, so the merges form a forest: jump to its roots.
     for _ in range(jumps):
         target = target[target]
     resolved = (target == target[target]).all()
     root = target[root]
 
-    sizes = torch.zeros(n, dtype=torch.long, device=root.device).index_add_(0, root, ones)
-    small = (sizes < slot_min) & (sizes > 0)
-    target = _pick_targets(root.view(parent.shape), features, sizes, small, ~small, False)
-    return target[root], resolved
+    # The corner case: the component at pixel 0 has no earlier neighbour. When it is small,
+    # scikit-image gives it, and every component the scan meets before the first large one
+    # (by now all merged into it), the label of that first large component.
+    slots = torch.arange(n, device=root.device)
+    image = slots // voxels
+    first_large = torch.full((b,), _INT64_MAX, dtype=torch.long, device=root.device)
+    first_large.scatter_reduce_(0, image, torch.where(small, _INT64_MAX, slots), "amin")
+    joins = (root == image * voxels) & (first_large[image] != _INT64_MAX)
+    return torch.where(joins, first_large[image], root), resolved

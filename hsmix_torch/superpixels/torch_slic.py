@@ -344,7 +344,7 @@ def slic(
         k_placed = grid.counts.prod(1)
         min_size = torch.floor(min_size_factor * voxels / k_placed.double()).long()
         return connectivity.enforce_connectivity(
-            labels, feats, min_size, sync_free=sync_free, kernels=kernels
+            labels, min_size, sync_free=sync_free, kernels=kernels
         )[0]
 
 
@@ -352,10 +352,11 @@ class TorchSlicBackend(SuperpixelBackend):
     """SLIC in batched torch ops: the GPU backend (see :func:`slic` for the arguments).
 
     ``compactness`` means what it means in scikit-image, so ``"torch"`` and ``"skimage"``
-    are interchangeable. Documented differences: small pieces merge into the adjacent earlier
-    component with the closest mean colour (scikit-image: the last one its search met), no
-    ``max_size`` cut, and with ``search_radius < 4`` a centre that drifted further than the
-    searched cells cannot take a pixel.
+    are interchangeable. Small pieces merge as scikit-image's scan merges them (see
+    :func:`~hsmix_torch.superpixels.connectivity.enforce_connectivity`). Documented
+    differences: no ``max_size`` cut, a piece more than ``SCAN_DEPTH`` steps across is
+    ordered in raster order past that depth, and with ``search_radius < 4`` a centre that
+    drifted further than the searched cells cannot take a pixel.
     """
 
     name = "torch"

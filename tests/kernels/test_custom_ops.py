@@ -26,7 +26,6 @@ def _op_cases():
     labels = labels.repeat_interleave(2, 1).repeat_interleave(2, 2)
     parent = torch.arange(labels.numel(), device=DEVICE).view(labels.shape)
     root = C._run_rounds(parent, C._equal_edges(labels), 12)
-    feats = torch.rand(*labels.shape, 3, generator=g, device=DEVICE)
     sal = torch.rand(labels.shape, generator=g, device=DEVICE)
     hard = torch.rand(labels.shape, generator=g, device=DEVICE) < 0.5
     partner = torch.tensor([1, 0], device=DEVICE)
@@ -34,7 +33,7 @@ def _op_cases():
         "cc_rounds": (connectivity._cc_rounds_op, (parent, labels, 2)),
         "merge_small": (
             connectivity._merge_small_op,
-            (root, feats.view(-1, 3), torch.tensor([5, 9], device=DEVICE), 3),
+            (root, torch.tensor([5, 9], device=DEVICE), 3),
         ),
         "region_uniforms": (mixing_maps._uniforms_op, (torch.tensor([3, 4], device=DEVICE), 7)),
         "soft_lambda": (mixing_maps._soft_lambda_op, (sal, labels, partner, hard, 3, False)),

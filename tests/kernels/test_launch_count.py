@@ -1,8 +1,10 @@
 """Kernel launches per forward stay under a bound: with the Triton kernels (SLIC k-means,
 connectivity labelling and merging, fine-grained saliency, the per-superpixel uniforms and
-the soft weight L), a forward on a small batch launches at most 280 kernels (measured 254,
-81 of them by the Triton ops; the rest: the SLIC features and set-up, the relabelling, the
-draws, the selection and the mixing in torch ops). With torch ops only it is 3,200."""
+the soft weight L), a forward on a small batch launches at most 300 kernels (measured 282,
+105 of them by the Triton ops, 24 of those the levels of scikit-image's merge scan; the
+rest: the SLIC features and set-up, the relabelling, the draws, the selection and the
+mixing in torch ops). With torch ops only it is about 4,400 (on the CPU, where the torch
+scan stops after its last level that reached a pixel; on CUDA it runs all 23)."""
 
 from __future__ import annotations
 
@@ -32,9 +34,9 @@ def test_triton_path_launches_under_the_bound() -> None:
     # A round kernel per round, a finish kernel between rounds.
     assert triton["hsmix_torch::slic_kmeans"] == 2 * rounds - 1
     assert triton["hsmix_torch::cc_rounds"] == 2 + 2 * 16  # sync-free: 16 labelling rounds
-    assert triton["hsmix_torch::merge_small"] == 12  # both merge passes
+    assert triton["hsmix_torch::merge_small"] == 36  # scikit-image's scan
     assert triton["hsmix_torch::fine_grained_maps"] == 9
     assert triton["hsmix_torch::region_uniforms"] == 1
     assert triton["hsmix_torch::soft_lambda"] == 6  # two zeroed tables, a fill, 3 kernels
-    assert sum(triton.values()) <= 280
+    assert sum(triton.values()) <= 300
     assert sum(triton.values()) < 0.1 * sum(torch_ops.values())
