@@ -208,6 +208,22 @@ def _scan_level_kernel(
 
 
 @triton.jit
+def _straight_order(offs, rp, H, W, HW):
+    """The reference's ``_straight_order`` of voxels ``offs`` of components ``rp``."""
+    v = offs % HW
+    r = rp % HW
+    dx = v % W - r % W
+    dy = (v // W) % H - (r // W) % H
+    dz = v // (W * H) - r // (W * H)
+    sx = tl.where(dx > 0, 0, tl.where(dx < 0, 1, 2)).to(tl.int64)
+    sy = tl.where(dy > 0, 0, tl.where(dy < 0, 1, 2)).to(tl.int64)
+    adx = tl.abs(dx)
+    ady = tl.abs(dy)
+    order = ((sx * W + (W - 1 - adx)) * 3 + sy) * H + (H - 1 - ady)
+    return adx + ady + dz, order
+
+
+@triton.jit
 def _scan_meet_kernel(
     root_ptr,  # [N] int64
     sizes_ptr,  # [N] int64
@@ -240,9 +256,10 @@ def _scan_meet_kernel(
     source = inside & small_p
     level = tl.load(level_ptr + offs, mask=source, other=0)
     key = tl.load(key_ptr + offs, mask=source, other=0)
-    further = level < 0  # beyond SCAN_DEPTH: after every level, in raster order
-    level = tl.where(further, DEPTH + 1, level)
-    key = tl.where(further, offs, key)
+    further = level < 0  # beyond SCAN_DEPTH: after every level, in the straight-line order
+    steps, order = _straight_order(offs, rp, H, W, HW)
+    level = tl.where(further, DEPTH + 1 + steps, level)
+    key = tl.where(further, order, key)
     if PASS > 0:
         source = source & (level == tl.load(last_ptr + rp, mask=source, other=-1))
     if PASS > 1:

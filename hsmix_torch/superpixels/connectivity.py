@@ -76,8 +76,9 @@ def _run_rounds(parent: Tensor, edges: list[Tensor], rounds: int) -> Tensor:
 # last earlier neighbour met by the breadth-first search from the component's first voxel,
 # which visits voxels by (steps from that voxel, then the smallest sequence of sides on a
 # shortest path, sides in the order below). The sequence is an int64 in base 6 up to
-# SCAN_DEPTH steps (6**24 < 2**63); voxels further away count as visited after all others,
-# in raster order (exact for every component within SCAN_DEPTH steps of its first voxel).
+# SCAN_DEPTH steps (6**24 < 2**63): exact for every component within SCAN_DEPTH steps of
+# its first voxel. Voxels further away come after those, in the order the search would
+# give them if nothing stood in the way (``_straight_order``).
 SCAN_DEPTH = 23
 
 
@@ -96,7 +97,7 @@ def _towards(t: Tensor, axis: int, sign: int) -> tuple[Tensor, Tensor]:
 def _scan_order(root: Tensor, small: Tensor) -> tuple[Tensor, Tensor]:
     """``(level, key)`` ``[B, *S]`` int64 of each voxel of a small component: its steps from
     the component's first voxel and its visiting order within that level (see SCAN_DEPTH;
-    ``SCAN_DEPTH + 1`` and the flat index beyond). Other voxels: level -1."""
+    beyond it, ``SCAN_DEPTH + 1`` plus the straight-line order). Other voxels: level -1."""
     voxels = torch.arange(root.numel(), device=root.device).view(root.shape)
     member = small[root]
     level = torch.where(member & (voxels == root), 0, -1)
@@ -115,7 +116,29 @@ def _scan_order(root: Tensor, small: Tensor) -> tuple[Tensor, Tensor]:
         level = torch.where(reached, depth, level)
         key = torch.where(reached, best, key)
     further = member & (level < 0)
-    return torch.where(further, SCAN_DEPTH + 1, level), torch.where(further, voxels, key)
+    steps, order = _straight_order(voxels, root)
+    return (
+        torch.where(further, SCAN_DEPTH + 1 + steps, level),
+        torch.where(further, order, key),
+    )
+
+
+def _straight_order(voxels: Tensor, root: Tensor) -> tuple[Tensor, Tensor]:
+    """``(level, order)`` the search would give each voxel if nothing stood between it and
+    its component's first voxel ``root``: the city-block distance, and the order of the
+    smallest sequence of sides (the x-run, then the y-run, then the z-run; a longer run of
+    a smaller side comes first). ``voxels``, ``root``: ``[B, *S]`` flat indices."""
+    h, w = root.shape[-2:]
+    per_image = voxels[0].numel()
+    v, r = voxels % per_image, root % per_image
+    dx = v % w - r % w
+    dy = (v // w) % h - (r // w) % h
+    dz = v // (w * h) - r // (w * h)  # >= 0: the first voxel comes first in raster order
+    order = torch.zeros_like(root)
+    for d, extent in ((dx, w), (dy, h)):
+        side = torch.where(d > 0, 0, torch.where(d < 0, 1, 2))  # +1, -1, no run
+        order = (order * 3 + side) * extent + (extent - 1 - d.abs())
+    return dx.abs() + dy.abs() + dz, order
 
 
 def _scan_targets(root: Tensor, small: Tensor) -> Tensor:
@@ -198,7 +221,8 @@ def enforce_connectivity(
     Components smaller than ``min_size`` merge as scikit-image's scan merges them: into the
     adjacent component, among those whose first pixel comes earlier in raster order, that
     the breadth-first search from the small component's first pixel meets last (exact for
-    components within ``SCAN_DEPTH`` steps of their first pixel). When the component at
+    components within ``SCAN_DEPTH`` steps of their first pixel; further pixels are ordered
+    as if the way to them were straight). When the component at
     pixel 0 is small (it has no earlier neighbour), it and everything merged into it join
     the first large component of the scan, as in scikit-image. Unlike scikit-image, no
     component is cut at ``max_size`` (a cap on its search queue, rarely reached).

@@ -354,8 +354,9 @@ class TorchSlicBackend(SuperpixelBackend):
     ``compactness`` means what it means in scikit-image, so ``"torch"`` and ``"skimage"``
     are interchangeable. Small pieces merge as scikit-image's scan merges them (see
     :func:`~hsmix_torch.superpixels.connectivity.enforce_connectivity`). Documented
-    differences: no ``max_size`` cut, a piece more than ``SCAN_DEPTH`` steps across is
-    ordered in raster order past that depth, and with ``search_radius < 4`` a centre that
+    differences: no ``max_size`` cut, the pixels of a piece more than ``SCAN_DEPTH`` steps
+    from its first pixel are ordered as if the way to them were straight, and with
+    ``search_radius < 4`` a centre that
     drifted further than the searched cells cannot take a pixel.
     """
 

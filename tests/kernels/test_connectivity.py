@@ -67,9 +67,10 @@ def _pieces(case: str) -> tuple[Tensor, Tensor]:
 @pytest.mark.parametrize("jumps", [0, 1, 12])
 @pytest.mark.parametrize("case", ["image", "volume", "deep"])
 def test_merging_equals_the_torch_ops_merging(jumps, case) -> None:
-    """scikit-image's scan (levels, the order within a level, beyond SCAN_DEPTH in raster
-    order), the last meeting per small piece, the merge chains followed as far as ``jumps``
-    doublings reach (0 and 1 leave some unresolved) and the pixel-0 corner case."""
+    """scikit-image's scan (levels, the order within a level, beyond SCAN_DEPTH the
+    straight-line order), the last meeting per small piece, the merge chains followed as
+    far as ``jumps`` doublings reach (0 and 1 leave some unresolved) and the pixel-0 corner
+    case."""
     from hsmix_torch.kernels.connectivity import merge_small
 
     labels, min_size = _pieces(case)

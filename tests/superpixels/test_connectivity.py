@@ -5,9 +5,10 @@ finds each component by a breadth-first search from its first pixel and gives a 
 smaller than ``min_size`` the label of the last earlier component that search met. The
 torch step does the same in parallel: the search's levels and order within each level
 (``_scan_order``), then the last meeting per component. It is exact for every component
-within ``SCAN_DEPTH`` steps of its first pixel and without scikit-image's ``max_size`` cut;
-the tests compare labels with scikit-image's on the raw k-means labels of the built-in
-samples and of the MSD hippocampus crops.
+within ``SCAN_DEPTH`` steps of its first pixel (further pixels are ordered as if the way to
+them were straight) and without scikit-image's ``max_size`` cut; the tests compare labels
+with scikit-image's on the raw k-means labels of the built-in samples and of the MSD
+hippocampus crops.
 """
 
 from __future__ import annotations
@@ -75,6 +76,26 @@ def test_scan_order_is_scikit_images_breadth_first_order(shape) -> None:
         assert int(level.view(-1)[flat[-1]]) <= C.SCAN_DEPTH  # exact: within the depth
         checked += len(flat) > 3
     assert checked >= 5
+
+
+@pytest.mark.parametrize("shape", [(1, 9, 30), (1, 4, 6, 7)], ids=["image", "volume"])
+def test_straight_order_is_the_search_order_where_nothing_is_in_the_way(shape) -> None:
+    """Beyond SCAN_DEPTH the search's order is taken as if the way were straight: on a
+    component that is a box, that is the search's order exactly (level = steps)."""
+    labels = torch.zeros(shape, dtype=torch.long)
+    box = (slice(None), *(slice(1, n - 1) for n in shape[1:]))
+    labels[box] = 1
+    root = _components(labels)
+    voxels = torch.arange(labels.numel()).view(shape)
+    steps, order = C._straight_order(voxels, root)
+    start = tuple(1 for _ in shape[1:])
+    flat = [int(np.ravel_multi_index(p, shape[1:])) for p in _bfs_order(labels[0].numpy(), start)]
+    assert sorted(flat, key=lambda v: (int(steps.view(-1)[v]), int(order.view(-1)[v]))) == flat
+    level, _ = C._scan_order(root, torch.ones(labels.numel(), dtype=torch.bool))
+    steps, level = steps.view(-1)[flat], level.view(-1)[flat]
+    beyond = steps > C.SCAN_DEPTH
+    assert beyond.any() == (len(shape) == 3)  # the 7 x 28 box is deeper, the 2 x 4 x 5 not
+    assert torch.equal(level, torch.where(beyond, C.SCAN_DEPTH + 1 + steps, steps))
 
 
 def _skimage_merge(raw: np.ndarray, min_size: int, max_size: int) -> np.ndarray:
