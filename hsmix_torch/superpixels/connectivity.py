@@ -222,10 +222,10 @@ def enforce_connectivity(
     adjacent component, among those whose first pixel comes earlier in raster order, that
     the breadth-first search from the small component's first pixel meets last (exact for
     components within ``SCAN_DEPTH`` steps of their first pixel; further pixels are ordered
-    as if the way to them were straight). When the component at
-    pixel 0 is small (it has no earlier neighbour), it and everything merged into it join
-    the first large component of the scan, as in scikit-image. Unlike scikit-image, no
-    component is cut at ``max_size`` (a cap on its search queue, rarely reached).
+    as if the way to them were straight). When the component at pixel 0 is small (it has
+    no earlier neighbour), it and everything merged into it join the first large component
+    of the scan, as in scikit-image. Unlike scikit-image, no component is cut at
+    ``max_size`` (a cap on its search queue, rarely reached).
 
     Args:
         labels: ``[B, *S]`` raw integer labels (S: ``(H, W)`` or ``(D, H, W)``).
