@@ -148,6 +148,8 @@ def _scan_targets(root: Tensor, small: Tensor) -> Tensor:
     level, key = _scan_order(root, small)
     n = root.numel()
 
+    # The pairs are made again for each of the three passes, not kept: kept, they would
+    # hold about 5 tensors per side at once (some 200 bytes a voxel in 3-D).
     def met():  # (source root, neighbour root, visit order of the meeting, met?) per side
         for i, (a, s) in enumerate(_sides(root.ndim - 1)):
             (ru, rq), (lu, _), (ku, _) = (_towards(t, a, s) for t in (root, level, key))
