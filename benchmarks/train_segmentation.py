@@ -26,6 +26,13 @@ runs finish, and a rerun with the same settings skips the runs already there (re
     python benchmarks/train_segmentation.py --quick        # minutes, a smoke run
     python benchmarks/train_segmentation.py --preset cpu   # the RESULTS.md table, 2 CPU cores
     python benchmarks/train_segmentation.py --preset gpu   # closer to the paper, for a GPU
+    python benchmarks/train_segmentation.py --preset scarce     # 40 training images, long
+    python benchmarks/train_segmentation.py --preset gpu_short  # one short GPU device call
+
+The data-scarce presets (``--train-size``) hold out one fixed set per data set (the same for
+every seed: ``--test-size`` images drawn once) and draw each seed's training images from the
+rest; ``--eval-every`` records learning curves (held-out and training Dice, without
+augmentation) every few epochs into ``train_segmentation_<preset>_curves.csv`` and a figure.
 """
 
 from __future__ import annotations
@@ -77,9 +84,47 @@ PRESETS = {
     "gpu": dict(
         size=224, epochs=60, width=32, seeds=list(range(10)), datasets=["Kvasir_SEG", "BUSI"]
     ),
+    # Data-scarce, long training: 40 training images per seed, a fixed held-out set of 100,
+    # enough epochs for the no-mixing control to overfit (its curves show it). About 150 min
+    # of CPU time on 2 cores for the methods below.
+    "scarce": dict(
+        size=64,
+        epochs=120,
+        width=16,
+        seeds=[0, 1, 2, 3, 4],
+        datasets=["Kvasir_SEG", "BUSI"],
+        train_size=40,
+        test_size=100,
+        eval_every=5,
+        methods=["none_2b", "cutmix", "hsmix", "hsmix_hard"],
+    ),
+    # The same design at 224 px for one device call of at most 8 minutes on an H100 (sizes
+    # and epochs from the CPU timings of the scarce preset; see gpu_train.sh).
+    "gpu_short": dict(
+        size=224,
+        epochs=100,
+        width=16,
+        seeds=[0, 1, 2, 3, 4],
+        datasets=["Kvasir_SEG", "BUSI"],
+        train_size=40,
+        test_size=100,
+        eval_every=10,
+        methods=["none_2b", "cutmix", "hsmix"],
+    ),
 }
 # The settings that make two runs comparable; a resumed run must match all of them.
-CONFIG_KEYS = ("size", "epochs", "width", "batch_size", "lr", "max_steps")
+CONFIG_KEYS = (
+    "size",
+    "epochs",
+    "width",
+    "batch_size",
+    "lr",
+    "max_steps",
+    "train_size",
+    "test_size",
+    "eval_every",
+)
+HELD_OUT_SEED = 20261205  # the fixed held-out set of the data-scarce presets
 
 
 def cutmix(x: Tensor, y: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -121,11 +166,33 @@ def load(name: str, size: int) -> tuple[Tensor, Tensor, str]:
     return images, masks, f"{name}: 20 built-in samples (no data folder)"
 
 
-def split(n: int, seed: int) -> tuple[Tensor, Tensor]:
-    """The seed's 80/20 split of ``n`` pairs (indices of train, test)."""
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    n_test = max(1, n // 5)
-    return order[n_test:], order[:n_test]
+def split(n: int, seed: int, train_size: int = 0, test_size: int = 0) -> tuple[Tensor, Tensor]:
+    """Indices of (train, test) among ``n`` pairs. Without sizes: the seed's 80/20 split.
+    With ``test_size``: a held-out set of that many pairs drawn once (the same for every
+    seed), and ``train_size`` training pairs (0: all the rest) drawn by the seed from the
+    rest."""
+    if not test_size:
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        n_test = max(1, n // 5)
+        train = order[n_test:]
+        return (train[:train_size] if train_size else train), order[:n_test]
+    if test_size >= n:
+        raise SystemExit(f"--test-size {test_size} leaves no training pairs of {n}")
+    fixed = torch.randperm(n, generator=torch.Generator().manual_seed(HELD_OUT_SEED))
+    test, pool = fixed[:test_size], fixed[test_size:]
+    pool = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))]
+    return (pool[:train_size] if train_size else pool), test
+
+
+def predict(model: torch.nn.Module, images: Tensor, device: torch.device) -> Tensor:
+    """Logits of ``images`` in evaluation mode, 16 at a time, on the CPU."""
+    model.eval()
+    with torch.no_grad():
+        out = torch.cat(
+            [model(images[i : i + 16].to(device)).cpu() for i in range(0, len(images), 16)]
+        )
+    model.train()
+    return out
 
 
 def dice_iou(logits: Tensor, masks: Tensor) -> tuple[float, float, float]:
@@ -172,7 +239,9 @@ def train_one(
     args: argparse.Namespace,
     device: torch.device,
     progress,
-) -> dict[str, object]:
+) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """One training run; returns its result row and its learning-curve rows (every
+    ``args.eval_every`` epochs and the last: held-out and training Dice, no augmentation)."""
     train_x, train_y, test_x, test_y = data
     model = UNet(train_x.shape[1], 2, width=args.width).to(device)
     model.load_state_dict(init)
@@ -183,7 +252,7 @@ def train_one(
         if method in HSMIX_OUTPUT
         else None
     )
-    steps, t0, losses = 0, time.perf_counter(), []
+    steps, t0, losses, curve, eval_s = 0, time.perf_counter(), [], [], 0.0
     for epoch in range(args.epochs):
         losses = []
         extra = batches(len(train_x), args.batch_size, seed, epoch, stream=1)
@@ -200,13 +269,14 @@ def train_one(
             losses.append(float(loss.detach()))
             steps += 1
             progress.update(1)
-    model.eval()
-    with torch.no_grad():
-        logits = torch.cat(
-            [model(test_x[i : i + 16].to(device)).cpu() for i in range(0, len(test_x), 16)]
-        )
-    dice, iou, fg_pred = dice_iou(logits, test_y)
-    return {
+        if args.eval_every and ((epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs):
+            t_eval = time.perf_counter()
+            test_dice = dice_iou(predict(model, test_x, device), test_y)[0]
+            train_dice = dice_iou(predict(model, train_x, device), train_y)[0]
+            curve.append({"epoch": epoch + 1, "test_dice": test_dice, "train_dice": train_dice})
+            eval_s += time.perf_counter() - t_eval
+    dice, iou, fg_pred = dice_iou(predict(model, test_x, device), test_y)
+    row = {
         "method": method,
         "seed": seed,
         "dice": dice,
@@ -215,8 +285,9 @@ def train_one(
         "fg_true": float((test_y > 0).float().mean()),
         "last_epoch_loss": statistics.mean(losses) if losses else float("nan"),
         "steps": steps,
-        "train_s": time.perf_counter() - t0,
+        "train_s": time.perf_counter() - t0 - eval_s,
     }
+    return row, [{"method": method, "seed": seed, **c} for c in curve]
 
 
 def t_interval(values: list[float]) -> tuple[float, float]:
@@ -303,6 +374,70 @@ def plot(per_set: dict[str, list[dict[str, object]]], rows, path: Path, title: s
     plt.close(fig)
 
 
+def curve_table(curves: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Mean held-out and training Dice over seeds per (set, method, epoch)."""
+    groups: dict[tuple[str, str, int], list[dict[str, object]]] = {}
+    for r in curves:
+        groups.setdefault((str(r["set"]), str(r["method"]), int(r["epoch"])), []).append(r)
+    return [
+        {
+            "set": s,
+            "method": m,
+            "epoch": e,
+            "seeds": len(rs),
+            "test_dice": statistics.mean(float(r["test_dice"]) for r in rs),
+            "train_dice": statistics.mean(float(r["train_dice"]) for r in rs),
+        }
+        for (s, m, e), rs in sorted(groups.items())
+    ]
+
+
+def plot_curves(curves: list[dict[str, object]], path: Path, title: str) -> None:
+    """Held-out Dice against epoch per data set: mean over seeds (solid) with the band of
+    its 95 % t interval, and the training Dice (dashed) of the same runs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = list(dict.fromkeys(str(r["set"]) for r in curves))
+    fig, axes = plt.subplots(1, len(sets), figsize=(6.5 * len(sets), 4.0), squeeze=False)
+    for ax, name in zip(axes[0], sets, strict=True):
+        methods = list(dict.fromkeys(str(r["method"]) for r in curves if r["set"] == name))
+        for i, method in enumerate(methods):
+            rows = [r for r in curves if r["set"] == name and r["method"] == method]
+            epochs = sorted({int(r["epoch"]) for r in rows})
+            mean, low, high, train = [], [], [], []
+            for e in epochs:
+                at = [r for r in rows if int(r["epoch"]) == e]
+                m, ci = t_interval([float(r["test_dice"]) for r in at])
+                ci = 0.0 if math.isnan(ci) else ci
+                mean.append(m)
+                low.append(m - ci)
+                high.append(m + ci)
+                train.append(statistics.mean(float(r["train_dice"]) for r in at))
+            ax.plot(epochs, mean, color=f"C{i}", label=f"{method} (held-out)")
+            ax.fill_between(epochs, low, high, color=f"C{i}", alpha=0.15, linewidth=0)
+            ax.plot(
+                epochs,
+                train,
+                color=f"C{i}",
+                linestyle="--",
+                linewidth=0.9,
+                label=f"{method} (training)",
+            )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("foreground Dice (mean over seeds, 95 % band)")
+        ax.set_title(name, fontsize=9)
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def read_done(path: Path, config: dict[str, object]) -> list[dict[str, object]]:
     """Rows of an earlier run of the same settings (resume); rows of other settings are
     ignored."""
@@ -360,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--datasets", nargs="+", help="folders of the data directory, or builtin-rgb/-grey"
     )
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--methods", nargs="+", choices=METHODS, help="default: the preset's or all")
     p.add_argument("--seeds", type=int, nargs="+")
     p.add_argument("--size", type=int, help="image side (divisible by 8)")
     p.add_argument("--epochs", type=int)
@@ -368,6 +503,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--max-steps", type=int, default=0, help="stop each run after this many steps")
+    p.add_argument("--train-size", type=int, help="training pairs per seed (0: the 80 %% split)")
+    p.add_argument(
+        "--test-size", type=int, help="a fixed held-out set of this many pairs (0: per seed 20 %%)"
+    )
+    p.add_argument("--eval-every", type=int, help="learning curves every N epochs (0: none)")
     p.add_argument(
         "--dice",
         choices=["soft", "semimetric", "none"],
@@ -378,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
     preset = "quick" if args.quick else args.preset
-    for key, value in PRESETS[preset].items():
+    defaults = {"train_size": 0, "test_size": 0, "eval_every": 0, "methods": list(METHODS)}
+    for key, value in {**defaults, **PRESETS[preset]}.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     if args.size % 8:
@@ -389,13 +530,14 @@ def main(argv: list[str] | None = None) -> int:
     config = {k: getattr(args, k) for k in CONFIG_KEYS}
     tag = preset if args.dice == "soft" else f"{preset}_dice-{args.dice}"
     csv_path = args.out / f"train_segmentation_{tag}.csv"
+    curves_path = args.out / f"train_segmentation_{tag}_curves.csv"
     done = {(r["set"], r["method"], int(r["seed"])) for r in read_done(csv_path, config)}
     sources = []
     for name in args.datasets:
         images, masks, source = load(name, args.size)
         sources.append(source)
         for seed in args.seeds:
-            train, test = split(len(images), seed)
+            train, test = split(len(images), seed, args.train_size, args.test_size)
             data = (images[train], masks[train], images[test], masks[test])
             torch.manual_seed(seed)  # the initial weights, shared by every method of the seed
             init = copy.deepcopy(UNet(images.shape[1], 2, width=args.width).state_dict())
@@ -408,9 +550,10 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 desc = f"{name} {method} seed {seed}"
                 with tqdm(total=steps, desc=desc, unit="step", leave=False) as bar:
-                    row = train_one(method, seed, data, init, args, device, bar)
-                row = {"set": name, **row, **config}
-                append_row(csv_path, row)
+                    row, curve = train_one(method, seed, data, init, args, device, bar)
+                for point in curve:  # the curve first: a run is done once its row is written
+                    append_row(curves_path, {"set": name, **point, **config})
+                append_row(csv_path, {"set": name, **row, **config})
     rows = read_done(csv_path, config)  # the CSV is the record: a resumed run reports the same
     title = (
         f"{'; '.join(sources)}; {args.size}px, U-Net width {args.width}, {args.epochs} epochs "
@@ -431,6 +574,15 @@ def main(argv: list[str] | None = None) -> int:
     columns = ["set", "method", "seed", "dice", "iou", "fg_pred", "fg_true", "last_epoch_loss"]
     print(markdown([{c: _number(r[c]) for c in columns} for r in rows], columns))
     plot(per_set, rows, args.out / f"train_segmentation_{tag}.png", title)
+    if args.eval_every:
+        curves = read_done(curves_path, config)
+        print("\nLearning curves (held-out / training Dice, mean over seeds, no augmentation)")
+        print(
+            markdown(
+                curve_table(curves), ["set", "method", "epoch", "seeds", "test_dice", "train_dice"]
+            )
+        )
+        plot_curves(curves, args.out / f"train_segmentation_{tag}_curves.png", title)
     return 0
 
 

@@ -24,7 +24,6 @@ from .sampler import (
     check_probability,
     draw,
     region_beta,
-    region_uniforms,
     segment_range,
 )
 from .structure import BatchFields, locate
@@ -332,54 +331,39 @@ class HSMix(nn.Module):
                 images, draws.n_segments, max_segments=self.n_segments[1], spacing=self.spacing
             )
             bound = self.backend.label_bound(tuple(size), self.n_segments[1], dev, self.spacing)
+            synchronised = not self.backend.capturable(dev)
         else:
             labels = check_labels(superpixels, images, "superpixels", check_values=check_values)
             bound = math.prod(size)
-        num_labels = _table_size(labels, bound, graphed)
-        labels_b = labels.index_select(0, partner)
-
-        # Pairs that mix: not paired with themselves, partner with more than one superpixel.
-        active = (partner != torch.arange(b, device=dev)) & ~HF.single_region(labels_b)
-        uniforms = region_uniforms(draws.region_key, num_labels, kernels=self.kernels)
-        selected = (uniforms < self.p_hard) & active[:, None]
-        hard_mask = HF.superpixel_mask(labels_b, selected)
-
+            synchronised = check_values or dev.type == "cpu"
+        num_labels = _table_size(labels, bound, synchronised and not graphed)
         if self.output == "hard":
-            soft_lambda = torch.zeros((b, *size), dtype=torch.float32, device=dev)
+            saliency, weights = None, None
         elif self.lam == "beta":
-            beta = region_beta(draws.region_key, num_labels, self.alpha)
-            soft_lambda = HF.paint_regions(beta, labels_b)
+            saliency, weights = None, region_beta(draws.region_key, num_labels, self.alpha)
         else:
-            sal = self._saliency(images, check_values)
-            soft_lambda = HF.soft_lambda(
-                sal,
-                labels,
-                partner,
-                hard_mask,
-                num_labels,
-                self.aggregate,
-                partner_labels=labels_b,
-                kernels=self.kernels,
-            )
-        soft_lambda = torch.where(active.view(b, *[1] * len(size)), soft_lambda.float(), 0.0)
-
-        # A sample is mixed where one of its outputs takes pixels of its partner.
-        hard_changed = hard_mask.flatten(1).any(1)
-        soft_changed = (soft_lambda.flatten(1) > 0).any(1)
-        if self.output == "either":
-            mixed = torch.where(draws.soft, soft_changed, hard_changed)
-        elif self.output == "both":
-            mixed = hard_changed | soft_changed
-        else:
-            mixed = hard_changed if self.output == "hard" else soft_changed
+            saliency, weights = self._saliency(images, check_values), None
+        maps = HF.mix_maps(
+            labels,
+            partner,
+            draws.region_key,
+            num_labels,
+            self.p_hard,
+            saliency=saliency,
+            region_weights=weights,
+            aggregate=self.aggregate,
+            output=self.output,
+            soft=draws.soft,
+            kernels=self.kernels,
+        )
         return HSMixParams(
             partner=partner,
-            mixed=mixed,
+            mixed=maps.mixed,
             soft=draws.soft,
             superpixels=labels,
-            selected=selected,
-            hard_mask=hard_mask,
-            soft_lambda=soft_lambda,
+            selected=maps.selected,
+            hard_mask=maps.hard_mask,
+            soft_lambda=maps.soft_lambda,
         )
 
     def _saliency(self, images: Tensor, check_values: bool) -> Tensor:
@@ -469,10 +453,18 @@ class HSMix(nn.Module):
         ]
         out = wrap_like(self.blend(x, params), images)
         mixed = [
-            wrap_like(HF.restore_mask(self.blend(lay.data, params), lay), m)
+            wrap_like(HF.restore_mask(self._blend_mask(lay, params), lay), m)
             for lay, m in zip(layouts, masks, strict=True)
         ]
         return out, mixed
+
+    def _blend_mask(self, layout: HF.MaskLayout, params: HSMixParams) -> Tensor:
+        if layout.classes is None:
+            return self.blend(layout.data, params)
+        return HF.mix_classes(
+            layout.data, params.partner, params.hard_mask, params.soft_lambda, self.output,
+            params.soft, layout.classes, self.ignore_index, kernels=self.kernels,
+        )  # fmt: skip
 
     def blend(self, a: Tensor, params: HSMixParams) -> Tensor:
         """Mix any ``[B, ...]`` tensor whose trailing axes are the spatial axes of ``params``
@@ -485,24 +477,10 @@ class HSMix(nn.Module):
         _check_fit(a, params, "a")
         if self.output == "either" and params.soft is None:
             raise ValueError('output="either" needs params made with output="either"')
-        partner_rows = a.index_select(0, params.partner)
-        if self.output == "hard":
-            return HF.hard_mix(a, partner_rows, params.hard_mask)
-        if self.output == "soft":
-            return HF.soft_mix(a, partner_rows, params.soft_lambda)
-        if self.output == "either":
-            soft = HF.soft_mix(a, partner_rows, params.soft_lambda)
-            hard = HF.hard_mix(a, partner_rows, params.hard_mask)
-            return torch.where(params.soft.view(-1, *([1] * (a.ndim - 1))), soft, hard)
-        n = a.shape[0]
-        if torch.is_grad_enabled() and a.requires_grad:  # out= does not record gradients
-            hard = HF.hard_mix(a, partner_rows, params.hard_mask)
-            return torch.cat([hard, HF.soft_mix(a, partner_rows, params.soft_lambda)])
-        # Both branches write into one [2B, ...] tensor: no concatenation copy.
-        out = torch.empty((2 * n, *a.shape[1:]), dtype=a.dtype, device=a.device)
-        HF.hard_mix(a, partner_rows, params.hard_mask, out=out[:n])
-        HF.soft_mix(a, partner_rows, params.soft_lambda, out=out[n:])
-        return out
+        return HF.mix_batch(
+            a, params.partner, params.hard_mask, params.soft_lambda, self.output, params.soft,
+            kernels=self.kernels,
+        )  # fmt: skip
 
     def _check_masks(
         self, images: Tensor, masks: list[Tensor], dense: Sequence[bool] | None
@@ -690,14 +668,15 @@ def _check_fit(a: Tensor, params: HSMixParams, name: str) -> None:
         raise ValueError(f"params are on {params.hard_mask.device} but {name} on {a.device}")
 
 
-def _table_size(labels: Tensor, bound: int, graphed: bool) -> int:
+def _table_size(labels: Tensor, bound: int, synchronised: bool) -> int:
     """The number of label slots of the per-superpixel tables.
 
-    On the CPU the labels' maximum costs nothing to read and small tables make the region
-    reductions cheap; elsewhere (and under ``torch.compile`` or in a graph) reading it would
-    synchronise or make a data-dependent size, so the backend's declared bound is used. The
-    values in the tables do not depend on the size (see :mod:`hsmix_torch.sampler`).
+    The backend's declared bound of the labels (every backend declares one, tested), so
+    nothing is read back. Where the labels came through the host anyway (a backend that
+    synchronises, labels already checked, the CPU), their maximum is read instead when
+    that gives smaller tables; never under ``torch.compile`` or in a graph. The values in
+    the tables do not depend on the size (see :mod:`hsmix_torch.sampler`).
     """
-    if labels.device.type == "cpu" and not (graphed or torch.compiler.is_compiling()):
-        return int(labels.max()) + 1
+    if synchronised and not torch.compiler.is_compiling() and labels.numel():
+        return min(int(labels.max()) + 1, max(bound, 1))
     return max(bound, 1)

@@ -18,7 +18,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from .kernels import Kernels, check_kernels, choose
+from .functional.streams import region_beta, region_uniforms
 
 __all__ = [
     "PAIRINGS",
@@ -29,8 +29,10 @@ __all__ = [
     "segment_range",
 ]
 
+# The per-superpixel values are deterministic functions of a key: they live with the
+# torch-ops references and are re-exported here, beside the draws that make the keys.
+
 PAIRINGS = ("derangement", "permutation")
-_MASK32 = 0xFFFFFFFF
 
 
 @dataclass
@@ -108,102 +110,6 @@ def check_probability(value: float, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)
-
-
-# ---------------------------------------------------------------- counter-based streams
-def _mulmod32(x: Tensor, c: int) -> Tensor:
-    """``(x * c) mod 2**32`` for int64 ``x`` in ``[0, 2**32)``, without int64 overflow."""
-    lo = (x & 0xFFFF) * c
-    hi = (((x >> 16) * c) & 0xFFFF) << 16
-    return (lo + hi) & _MASK32
-
-
-def _mix32(x: Tensor) -> Tensor:
-    """A 32-bit integer hash with good avalanche (Wellons' "lowbias32"), in int64 tensors."""
-    x = x ^ (x >> 16)
-    x = _mulmod32(x, 0x7FEB352D)
-    x = x ^ (x >> 15)
-    x = _mulmod32(x, 0x846CA68B)
-    return x ^ (x >> 16)
-
-
-def _stream(key: Tensor, num_labels: int, stream: int) -> Tensor:
-    """``[B, R]`` uniforms in ``(0, 1)`` (float32, 24 bits) of stream ``stream``."""
-    labels = torch.arange(num_labels, device=key.device)
-    h = _mix32(_mix32(_mix32(key.long())[:, None] ^ labels) ^ stream)
-    return ((h >> 8).float() + 0.5) * 2.0**-24
-
-
-def region_uniforms(key: Tensor, num_labels: int, *, kernels: Kernels = "auto") -> Tensor:
-    """``[B, num_labels]`` float32 uniforms, one per superpixel label ``k`` of each sample.
-
-    Args:
-        key: ``[B]`` int64 keys in ``[0, 2**32)`` (:attr:`RandomDraws.region_key`).
-        num_labels: how many labels to cover; the value of label ``k`` does not depend on it.
-        kernels: ``"auto"`` (one Triton kernel on CUDA, torch ops elsewhere), ``"triton"``
-            or ``"torch"`` (:mod:`hsmix_torch.kernels`); the same values either way.
-
-    Example:
-        >>> key = torch.tensor([7, 7, 8])
-        >>> u = region_uniforms(key, 5)
-        >>> torch.equal(u[0], u[1]), torch.equal(region_uniforms(key, 3), u[:, :3])
-        (True, True)
-    """
-    if not isinstance(key, Tensor) or key.ndim != 1 or key.is_floating_point():
-        got = f"{key.dtype} {tuple(key.shape)}" if isinstance(key, Tensor) else type(key).__name__
-        raise ValueError(f"key must be an integer [B] tensor, got {got}")
-    if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 0:
-        raise ValueError(f"num_labels must be an int >= 0, got {num_labels!r}")
-
-    def load() -> Callable[[Tensor, int], Tensor]:
-        from .kernels.mixing_maps import region_uniforms as kernel
-
-        return kernel
-
-    uniforms = choose("region_uniforms", check_kernels(kernels), key.device, _uniforms, load)
-    return uniforms(key, num_labels)
-
-
-def _uniforms(key: Tensor, num_labels: int) -> Tensor:
-    """:func:`region_uniforms` in torch ops (the reference of its Triton kernel)."""
-    return _stream(key, num_labels, 0)
-
-
-def region_beta(key: Tensor, num_labels: int, alpha: float, attempts: int = 12) -> Tensor:
-    """``[B, num_labels]`` float32 ``Beta(alpha, alpha)`` weights per superpixel label.
-
-    ``G1 / (G1 + G2)`` of two ``Gamma(alpha)`` variates, each by Marsaglia & Tsang's method
-    on the counter-based streams of :func:`region_uniforms` (Box-Muller normals); for
-    ``alpha < 1`` through ``Gamma(alpha + 1) * U**(1 / alpha)``. Each attempt is accepted
-    with probability above 0.95, so ``attempts`` tries leave a rejected value with
-    probability below ``0.05 ** attempts`` (then the last proposal is kept).
-    """
-    if not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got {alpha!r}")
-    shape = alpha + 1.0 if alpha < 1 else alpha
-    d = shape - 1.0 / 3.0
-    c = 1.0 / (9.0 * d) ** 0.5
-    gammas = []
-    for g in range(2):
-        base = 1 + g * (3 * attempts + 1)  # disjoint streams per gamma variate
-        value = torch.zeros((key.shape[0], num_labels), dtype=torch.float64, device=key.device)
-        done = torch.zeros_like(value, dtype=torch.bool)
-        for t in range(attempts):
-            u1, u2, u3 = (_stream(key, num_labels, base + 3 * t + i).double() for i in range(3))
-            z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)
-            v = (1.0 + c * z) ** 3
-            ok = (v > 0) & (
-                torch.log(u3) < 0.5 * z * z + d - d * v + d * torch.log(v.clamp(min=1e-300))
-            )
-            take = ~done & (ok | (t == attempts - 1))
-            value = torch.where(take, d * v.clamp(min=0), value)
-            done |= take
-        if alpha < 1:
-            u = _stream(key, num_labels, base + 3 * attempts).double()
-            value = value * u ** (1.0 / alpha)
-        gammas.append(value)
-    total = (gammas[0] + gammas[1]).clamp(min=torch.finfo(torch.float64).tiny)
-    return (gammas[0] / total).float()
 
 
 def segment_range(n_segments: int | tuple[int, int]) -> tuple[int, int]:

@@ -29,7 +29,8 @@ class MaskLayout:
     """A mask in its working layout, and what is needed to give it back.
 
     Attributes:
-        data: ``[B, *S]`` int64 class map (``as_index``), or a dense ``[B, K, *S]`` map.
+        data: ``[B, *S]`` int64 class map (``as_index``, or ``classes``), or a dense
+            ``[B, K, *S]`` map.
         as_index: True when ``data`` is a class map mixed as indices (hard mix only).
         shape, dtype: the caller's shape and dtype, for :func:`restore_mask`.
         squeezed: True when the caller's dense map had no channel axis (``[B, *S]``).
@@ -40,6 +41,7 @@ class MaskLayout:
     shape: torch.Size
     dtype: torch.dtype
     squeezed: bool = False
+    classes: int | None = None  # a class map to mix one-hot with this many classes
 
 
 def one_hot(labels: Tensor, num_classes: int, ignore_index: int | None = None) -> Tensor:
@@ -136,14 +138,16 @@ def prepare_mask(
             f"a soft mix of integer {name} needs num_classes (class maps are mixed one-hot); "
             "pass num_classes=..."
         )
-    hot = one_hot(index, num_classes, ignore_index)
-    return MaskLayout(hot, False, hot.shape, hot.dtype)
+    shape = torch.Size((b, num_classes, *size))
+    return MaskLayout(index, False, shape, torch.float32, classes=num_classes)
 
 
 def restore_mask(mixed: Tensor, layout: MaskLayout) -> Tensor:
     """A mixed working-layout mask back in the caller's layout (class maps, ``[B, *S]``)."""
     if layout.as_index:
         return mixed.reshape(mixed.shape[:1] + layout.shape[1:]).to(layout.dtype)
+    if layout.classes is not None:
+        return mixed
     if layout.squeezed:
         return mixed.squeeze(1)
     return mixed

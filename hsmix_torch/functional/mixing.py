@@ -6,10 +6,15 @@ volumes); the tensors mixed have any channel axes between them: ``[B, *, *S]``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
-__all__ = ["hard_mix", "soft_mix"]
+from ..kernels import Kernels, choose
+from .masks import one_hot
+
+__all__ = ["hard_mix", "mix_batch", "mix_classes", "soft_mix"]
 
 
 def _per_pixel(weights: Tensor, like: Tensor) -> Tensor:
@@ -54,3 +59,105 @@ def soft_mix(a: Tensor, b: Tensor, lam: Tensor, out: Tensor | None = None) -> Te
     if out is None:
         return mixed.to(a.dtype)
     return out.copy_(mixed)
+
+
+def mix_batch(
+    a: Tensor,
+    partner: Tensor,
+    hard_mask: Tensor,
+    soft_lambda: Tensor,
+    output: str,
+    soft: Tensor | None = None,
+    *,
+    kernels: Kernels = "auto",
+) -> Tensor:
+    """Mix a batch ``[B, *, *S]`` with the partners' rows as ``output`` asks: the hard mix
+    (``"hard"``), the soft mix (``"soft"``), each sample's choice of ``soft`` [B] bool
+    (``"either"``), or the hard batch then the soft batch (``"both"``, ``[2B, *, *S]``).
+
+    ``hard_mask`` ``[B, *S]`` bool is ``M`` and ``soft_lambda`` ``[B, *S]`` float ``L``; the
+    dtype of ``a`` is kept (see :func:`hard_mix` and :func:`soft_mix`). ``kernels``:
+    ``"auto"`` (one Triton kernel on CUDA, torch ops elsewhere and for tensors that
+    require grad), ``"triton"`` or ``"torch"``; the Triton mix equals the torch ops within
+    one float32 rounding of ``torch.lerp``'s product where the interpreter runs it (a GPU
+    fuses the multiply-add as ``torch.lerp`` does).
+    """
+
+    def load() -> Callable[..., Tensor]:
+        from ..kernels.mixing import mix_batch as kernel
+
+        return kernel
+
+    differentiable = torch.is_grad_enabled() and a.requires_grad
+    fn = choose("mix_batch", "torch" if differentiable else kernels, a.device, _mix_batch, load)
+    return fn(a, partner, hard_mask, soft_lambda, output, soft)
+
+
+def _mix_batch(
+    a: Tensor,
+    partner: Tensor,
+    hard_mask: Tensor,
+    soft_lambda: Tensor,
+    output: str,
+    soft: Tensor | None,
+) -> Tensor:
+    """:func:`mix_batch` in torch ops (the reference of its Triton kernel)."""
+    partner_rows = a.index_select(0, partner)
+    if output == "hard":
+        return hard_mix(a, partner_rows, hard_mask)
+    if output == "soft":
+        return soft_mix(a, partner_rows, soft_lambda)
+    if output == "either":
+        mixed_soft = soft_mix(a, partner_rows, soft_lambda)
+        mixed_hard = hard_mix(a, partner_rows, hard_mask)
+        return torch.where(soft.view(-1, *([1] * (a.ndim - 1))), mixed_soft, mixed_hard)
+    n = a.shape[0]
+    if torch.is_grad_enabled() and a.requires_grad:  # out= does not record gradients
+        return torch.cat([hard_mix(a, partner_rows, hard_mask), soft_mix(a, partner_rows,
+                                                                           soft_lambda)])
+    # Both branches write into one [2B, ...] tensor: no concatenation copy.
+    out = torch.empty((2 * n, *a.shape[1:]), dtype=a.dtype, device=a.device)
+    hard_mix(a, partner_rows, hard_mask, out=out[:n])
+    soft_mix(a, partner_rows, soft_lambda, out=out[n:])
+    return out
+
+
+def mix_classes(
+    labels: Tensor,
+    partner: Tensor,
+    hard_mask: Tensor,
+    soft_lambda: Tensor,
+    output: str,
+    soft: Tensor | None,
+    num_classes: int,
+    ignore_index: int | None = None,
+    *,
+    kernels: Kernels = "auto",
+) -> Tensor:
+    """Integer class maps ``[B, *S]`` mixed one-hot: :func:`mix_batch` of
+    :func:`~hsmix_torch.functional.masks.one_hot` (the ignored label an all-zero vector),
+    ``[B' , K, *S]`` float32, without the one-hot copy (``kernels`` as for
+    :func:`mix_batch`)."""
+
+    def load() -> Callable[..., Tensor]:
+        from ..kernels.mixing import mix_classes as kernel
+
+        return kernel
+
+    fn = choose("mix_classes", kernels, labels.device, _mix_classes, load)
+    return fn(labels, partner, hard_mask, soft_lambda, output, soft, num_classes, ignore_index)
+
+
+def _mix_classes(
+    labels: Tensor,
+    partner: Tensor,
+    hard_mask: Tensor,
+    soft_lambda: Tensor,
+    output: str,
+    soft: Tensor | None,
+    num_classes: int,
+    ignore_index: int | None,
+) -> Tensor:
+    """:func:`mix_classes` in torch ops (the reference of its Triton kernel)."""
+    hot = one_hot(labels, num_classes, ignore_index)
+    return _mix_batch(hot, partner, hard_mask, soft_lambda, output, soft)

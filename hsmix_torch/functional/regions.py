@@ -12,6 +12,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from .._constants import FIXED_POINT_SCALE
+
 __all__ = [
     "composite_regions",
     "fixed_point_sums",
@@ -22,10 +24,6 @@ __all__ = [
     "superpixel_mask",
 ]
 
-# Region sums are accumulated in fixed point (int64, 24 fraction bits: the resolution of a
-# float32 in [0.5, 1)): integer atomics do not depend on the order of the additions, so
-# results are identical run to run on CUDA as well.
-FIXED_POINT_SCALE = 2.0**24
 
 
 def superpixel_mask(labels: Tensor, selected: Tensor) -> Tensor:

@@ -1,27 +1,32 @@
-"""The connectivity step of the torch SLIC as Triton kernels: labelling rounds and merging.
+"""The connectivity step of the torch SLIC as Triton kernels: components, merging, labels.
 
-References (torch ops, which these equal exactly): ``_run_rounds`` and ``_merge_small`` in
-``hsmix_torch.superpixels.connectivity``.
+Reference (torch ops, which this equals exactly): ``enforce_connectivity`` in
+``hsmix_torch.superpixels.connectivity`` with converged components (its labelling rounds
+run until they are stable, as without ``sync_free``): the components of equal labels
+(face neighbours: 4 in 2-D, 6 in 3-D; an image is a volume of depth 1, the depth neighbours
+compiled in only for volumes), small pieces merged as scikit-image's scan merges them, and
+the groups numbered in raster order.
 
-Labelling: one round of min-label propagation is the reference's steps: each pixel's
-minimum ``m`` over its own and its equal-label face neighbours' parents (4 in 2-D, 6 in
-3-D: a 2-D image is a volume of depth 1, and the depth neighbours are compiled in only for
-volumes); the hook
-``hooked[parent[p]] = min(hooked[parent[p]], m[p])`` (an integer ``atomic_min``, so the
-result does not depend on the order of the programs); ``h = min(hooked, m)`` and two
-pointer jumps, which are ``h(h(h(h(p))))``: four reads of tables the hook has finished. So a
-round is two kernels (the hook and the jumps), where the reference takes 17 ops.
+Components by union-find, exact in three launches whatever the shapes: (1) per row, each
+voxel's parent is the first voxel of its run of equal labels (a max scan); (2) every voxel
+whose face neighbour below (and behind) has its label joins their trees: each lane follows
+parent pointers to both roots and links the larger root under the smaller with a
+compare-and-swap, retrying where another lane linked it first, so every tree's root ends as
+its component's smallest voxel whatever the order of the programs; (3) each voxel's parent
+becomes its root, and the sizes are counted (integer ``atomic_add``). Parents are stored
+plus one, 0 meaning a root, so no launch initialises them.
 
-Merging small pieces, scikit-image's scan as the reference does it, in 29 kernels:
-per-component sizes (integer ``atomic_add``); the breadth-first levels as ``SCAN_DEPTH + 1``
-in-place kernels (a level only writes voxels still unreached and only reads the level
-before, so programs never race; a level whose predecessor reached nothing returns at once);
-three kernels that find each small component's last meeting with an earlier component
-(``atomic_max`` of its level, then of its order; then the one meeting that equals both
-writes the choice) and each image's first large component (``atomic_min``); and the merge
-chains resolved per pixel (each pixel follows its component's chain, at most ``2**jumps``
-steps: what the reference's ``jumps`` pointer doublings reach), with the pixel-0 corner
-case applied at the end.
+Merging small pieces, scikit-image's scan as the reference does it: the breadth-first
+levels as ``SCAN_DEPTH`` in-place kernels (a level only writes voxels still unreached and
+only reads the level before, so programs never race; a level whose predecessor reached
+nothing returns at once; the first also seeds level 0); three kernels that find each small
+component's last meeting with an earlier component (``atomic_max`` of its level, then of its
+order; then the one meeting that equals both writes the choice) and each image's first large
+component (``atomic_min``); each voxel then follows its component's merge chain to its end
+and marks its group's first voxel; a cumulative sum numbers the groups; the last kernel writes the labels.
+
+Programs work on rows (``[B * D * H]`` rows of W voxels, W blocks of them), so coordinates
+come from the program, not from divisions per voxel; indices are 32-bit.
 """
 
 from __future__ import annotations
@@ -31,126 +36,148 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from ..superpixels.connectivity import SCAN_DEPTH
+from .._constants import SCAN_DEPTH
+from ._common import INT32_LIMIT
 
-__all__ = ["cc_rounds", "merge_small"]
+__all__ = ["connected_labels"]
 
-_BLOCK = 256
-_INT64_MAX = torch.iinfo(torch.int64).max
+_BLOCK = 256  # voxels of a row per program
+_BIG = tl.constexpr(0x7FFFFFFF)  # "none": above every voxel index
 
 
 @triton.jit
-def _face_neighbour(offs, side: tl.constexpr, D, H, W):
-    """``(has, step)``: whether flat voxels ``offs`` of a ``[B, D, H, W]`` block have a face
-    neighbour on ``side`` (0-5: x+1, x-1, y+1, y-1, z+1, z-1, scikit-image's order), and
-    the flat offset to it."""
-    if side // 2 == 0:
-        coord = offs % W
-        size = W
-        stride = 1
-    elif side // 2 == 1:
-        coord = (offs // W) % H
-        size = H
-        stride = W
+def _row(W, BLOCK: tl.constexpr):
+    """``(row, x, inside)`` of this program: its row of the ``[B * D * H, W]`` layout and
+    the block of columns it takes."""
+    x = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    return tl.program_id(1), x, x < W
+
+
+@triton.jit
+def _root(parent_ptr, p, mask):
+    """The parent of voxels ``p`` once the trees are flat (after the compress kernel)."""
+    v = tl.load(parent_ptr + p, mask=mask, other=0)
+    return tl.where(v == 0, p, v - 1)
+
+
+@triton.jit
+def _face(row, x, side: tl.constexpr, D, H, W):
+    """``(has, step)``: whether voxels at ``x`` of ``row`` have a face neighbour on ``side``
+    (0-5: x+1, x-1, y+1, y-1, z+1, z-1, scikit-image's order), and the flat step to it."""
+    if side == 0:
+        has = x + 1 < W
+        step = 1
+    elif side == 1:
+        has = x > 0
+        step = -1
+    elif side == 2:
+        has = (tl.zeros_like(x) + row % H) + 1 < H
+        step = W
+    elif side == 3:
+        has = (tl.zeros_like(x) + row % H) > 0
+        step = -W
+    elif side == 4:
+        has = (tl.zeros_like(x) + (row // H) % D) + 1 < D
+        step = W * H
     else:
-        coord = (offs // (W * H)) % D
-        size = D
-        stride = W * H
-    if side % 2 == 0:
-        has = coord + 1 < size
-        step = stride
-    else:
-        has = coord > 0
-        step = -stride
+        has = (tl.zeros_like(x) + (row // H) % D) > 0
+        step = -(W * H)
     return has, step
 
 
+# ---------------------------------------------------------------------------- components
 @triton.jit
-def _hook_kernel(
-    labels_ptr, parent_ptr, m_ptr, hooked_ptr, N, D, H, W, VOLUME: tl.constexpr, BLOCK: tl.constexpr
+def _max(a, b):
+    return tl.maximum(a, b)
+
+
+@triton.jit
+def _runs_kernel(labels_ptr, parent_ptr, W, W_PAD: tl.constexpr):
+    """Per row: each voxel's parent is the first voxel of its run of equal labels."""
+    row = tl.program_id(0)
+    x = tl.arange(0, W_PAD)
+    inside = x < W
+    base = row * W
+    label = tl.load(labels_ptr + base + x, mask=inside, other=0)
+    before = tl.load(labels_ptr + base + x - 1, mask=inside & (x > 0), other=0)
+    first = (x == 0) | (label != before)
+    start = tl.associative_scan(tl.where(first, x, 0), 0, _max)
+    tl.store(parent_ptr + base + x, tl.where(first, 0, base + start + 1), mask=inside)
+
+
+@triton.jit
+def _union_kernel(
+    labels_ptr,
+    parent_ptr,  # [N] int32: 0 for a root, else the parent + 1
+    sizes_ptr,  # [N] int32 out: zeroed, for the compress kernel's counts
+    state_ptr,  # [SCAN_DEPTH + 2 + B] int32 out: level flags zeroed, first large slots
+    D,
+    H,
+    W,
+    VOLUME: tl.constexpr,
+    DEPTH: tl.constexpr,
+    BLOCK: tl.constexpr,
 ):
-    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < N
-    label = tl.load(labels_ptr + offs, mask=inside, other=0)
-    parent = tl.load(parent_ptr + offs, mask=inside, other=0)
-    m = parent
-    # Right, left, down, up (then back, front): min is order-free.
-    for side in tl.static_range(6 if VOLUME else 4):
-        has, step = _face_neighbour(offs, side, D, H, W)
-        ok = inside & has
-        same = ok & (tl.load(labels_ptr + offs + step, mask=ok, other=0) == label)
-        m = tl.where(same, tl.minimum(m, tl.load(parent_ptr + offs + step, mask=same, other=0)), m)
-    tl.store(m_ptr + offs, m, mask=inside)
-    tl.atomic_min(hooked_ptr + parent, m, mask=inside)
-
-
-def _depth_height_width(t: Tensor) -> tuple[int, int, int]:
-    """``(D, H, W)`` of a ``[B, H, W]`` (D = 1) or ``[B, D, H, W]`` tensor."""
-    return (1, *t.shape[1:]) if t.ndim == 3 else tuple(t.shape[1:])  # type: ignore[return-value]
+    row, x, inside = _row(W, BLOCK)
+    p = row * W + x
+    label = tl.load(labels_ptr + p, mask=inside, other=0)
+    tl.store(sizes_ptr + p, tl.zeros_like(p), mask=inside)
+    if row == 0:  # the scan's level flags and the unresolved flag
+        tl.store(state_ptr + x, tl.zeros_like(x), mask=x < DEPTH + 2)
+    if row % (D * H) == 0:  # each image's first large component, none yet
+        tl.store(state_ptr + DEPTH + 2 + row // (D * H) + x, tl.full([BLOCK], _BIG, tl.int32),
+                 mask=x == 0)
+    for side in tl.static_range(2, 6 if VOLUME else 4, 2):  # the neighbour below (behind)
+        has, step = _face(row, x, side, D, H, W)
+        todo = inside & has
+        todo = todo & (tl.load(labels_ptr + p + step, mask=todo, other=0) == label)
+        a = p
+        b = p + step
+        while tl.max(todo.to(tl.int32), axis=0) > 0:
+            pa = tl.load(parent_ptr + a, mask=todo, other=0)
+            pb = tl.load(parent_ptr + b, mask=todo, other=0)
+            # One step up a tree per round (a first); at two roots, link or stop.
+            up_a = todo & (pa != 0)
+            up_b = todo & (pa == 0) & (pb != 0)
+            a = tl.where(up_a, pa - 1, a)
+            b = tl.where(up_b, pb - 1, b)
+            roots = todo & (pa == 0) & (pb == 0)
+            hi = tl.maximum(a, b)
+            lo = tl.minimum(a, b)
+            link = roots & (a != b)
+            # Lanes that do not link compare their own slot with -1: no write.
+            slot = tl.where(link, hi, p)
+            old = tl.atomic_cas(parent_ptr + slot, tl.where(link, 0, -1), lo + 1, sem="relaxed")
+            todo = todo & ~(roots & (a == b)) & ~(link & (old == 0))
 
 
 @triton.jit
-def _h(hooked_ptr, m_ptr, q, mask):
-    """``min(hooked, m)[q]``: the hooked parent, read where it is needed."""
-    return tl.minimum(
-        tl.load(hooked_ptr + q, mask=mask, other=0), tl.load(m_ptr + q, mask=mask, other=0)
-    )
-
-
-@triton.jit
-def _jumps_kernel(hooked_ptr, m_ptr, parent_ptr, next_hooked_ptr, N, BLOCK: tl.constexpr):
-    """``parent = h[h][h[h]]`` (two pointer jumps of ``h = min(hooked, m)``), also written to
-    the next round's hook table (which starts as a copy of the parents)."""
-    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < N
-    q = _h(hooked_ptr, m_ptr, offs, inside)
-    q = _h(hooked_ptr, m_ptr, q, inside)
-    q = _h(hooked_ptr, m_ptr, q, inside)
-    q = _h(hooked_ptr, m_ptr, q, inside)
-    tl.store(parent_ptr + offs, q, mask=inside)
-    tl.store(next_hooked_ptr + offs, q, mask=inside)
-
-
-@torch.library.custom_op("hsmix_torch::cc_rounds", mutates_args=())
-def _cc_rounds_op(parent: Tensor, labels: Tensor, rounds: int) -> Tensor:
-    d, h, w = _depth_height_width(labels)
-    n = labels.numel()
-    grid = (triton.cdiv(n, _BLOCK),)
-    m = torch.empty_like(parent)
-    parent = parent.clone()
-    hooked, spare = parent.clone(), torch.empty_like(parent)
-    for _ in range(rounds):
-        _hook_kernel[grid](labels, parent, m, hooked, n, d, h, w, VOLUME=d > 1, BLOCK=_BLOCK)
-        _jumps_kernel[grid](hooked, m, parent, spare, n, BLOCK=_BLOCK)
-        hooked, spare = spare, hooked
-    return parent
-
-
-@_cc_rounds_op.register_fake
-def _(parent, labels, rounds):
-    return torch.empty_like(parent)
-
-
-def cc_rounds(parent: Tensor, labels: Tensor, rounds: int) -> Tensor:
-    """``rounds`` rounds of min-label propagation: the Triton version of
-    ``connectivity._run_rounds(parent, *_equal_edges(labels), rounds)``.
-
-    ``parent`` ``[B, *S]`` int64 flat indices into the batch, ``labels`` ``[B, *S]`` (S:
-    ``(H, W)``, or ``(D, H, W)`` with 6-connectivity).
-    """
-    return _cc_rounds_op(parent.contiguous(), labels.contiguous(), rounds)
+def _compress_kernel(
+    parent_ptr,
+    sizes_ptr,  # [N] int32: component sizes per root slot (zeroed by the union kernel)
+    last_ptr,  # [2, N] int64 out: -1, for the meeting kernels
+    best_ptr,  # [N] int32 out: none chosen yet
+    N,
+    W,
+    BLOCK: tl.constexpr,
+):
+    """Each voxel's parent becomes its root; the sizes are counted at the roots; the
+    meeting kernels' tables start empty."""
+    row, x, inside = _row(W, BLOCK)
+    p = row * W + x
+    tl.store(last_ptr + p, tl.full([BLOCK], -1, tl.int64), mask=inside)
+    tl.store(last_ptr + N + p, tl.full([BLOCK], -1, tl.int64), mask=inside)
+    tl.store(best_ptr + p, tl.full([BLOCK], _BIG, tl.int32), mask=inside)
+    r = p
+    v = tl.load(parent_ptr + p, mask=inside, other=0)
+    while tl.max((inside & (v != 0)).to(tl.int32), axis=0) > 0:
+        r = tl.where(v != 0, v - 1, r)
+        v = tl.load(parent_ptr + r, mask=inside & (v != 0), other=0)
+    tl.store(parent_ptr + p, tl.where(r == p, 0, r + 1), mask=inside)
+    tl.atomic_add(sizes_ptr + r, tl.full([BLOCK], 1, tl.int32), mask=inside, sem="relaxed")
 
 
 # ------------------------------------------------------------------------------- merging
-@triton.jit
-def _sizes_kernel(root_ptr, sizes_ptr, N, BLOCK: tl.constexpr):
-    """``sizes[root[p]] += 1`` (``sizes`` ``[N]`` int64, zeroed)."""
-    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < N
-    slot = tl.load(root_ptr + offs, mask=inside, other=0)
-    tl.atomic_add(sizes_ptr + slot, tl.full([BLOCK], 1, tl.int64), mask=inside)
-
-
 @triton.jit
 def _small(sizes_ptr, min_ptr, slot, HW, mask):
     """Whether component slots ``slot`` are smaller than the minimum size of their image
@@ -159,80 +186,95 @@ def _small(sizes_ptr, min_ptr, slot, HW, mask):
     return size < tl.load(min_ptr + slot // HW, mask=mask, other=0)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["depth"])
 def _scan_level_kernel(
-    root_ptr,  # [N] int64
-    sizes_ptr,  # [N] int64: component sizes per slot
-    min_ptr,  # [B] int64
-    level_ptr,  # [N] int64: steps from the component's first voxel (-1: not yet, or large)
+    parent_ptr,  # [N] int32: flat trees (root + 1, 0 for roots)
+    sizes_ptr,  # [N] int32
+    min_ptr,  # [B] int32
+    links_ptr,  # [N] int8: bit s: the face neighbour on side s is in the same component
+    level_ptr,  # [N] int8: steps from the small component's first voxel; -1 not yet, -2 large
     key_ptr,  # [N] int64: the visiting order within the level
-    active_ptr,  # [SCAN_DEPTH + 1] int32, zeroed: whether level d reached any voxel
+    state_ptr,  # [DEPTH + 2 + B] int32: whether level d reached any voxel, ...
     depth,
-    N,
     D,
     H,
     W,
     HW,
-    START: tl.constexpr,  # depth 0: the first voxels of the small components
+    FIRST: tl.constexpr,  # depth 1
     VOLUME: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     """One level of the reference's ``_scan_order``, in place: a voxel joins level ``depth``
-    from a neighbour on level ``depth - 1`` (only voxels still at -1 are written, and only
-    voxels at ``depth - 1`` are read, so programs do not race)."""
-    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < N
-    rp = tl.load(root_ptr + offs, mask=inside, other=0)
-    small_p = _small(sizes_ptr, min_ptr, rp, HW, inside)
-    member = inside & small_p
-    if START:
-        first = member & (offs == rp)
-        tl.store(level_ptr + offs, tl.where(first, 0, -1).to(tl.int64), mask=inside)
-        tl.store(key_ptr + offs, tl.zeros([BLOCK], tl.int64), mask=inside)
-        tl.atomic_max(active_ptr, tl.max(first.to(tl.int32), axis=0))
-    elif tl.load(active_ptr + depth - 1) != 0:  # the last level reached something
-        todo = member & (tl.load(level_ptr + offs, mask=member, other=0) < 0)
+    from a neighbour of its component on level ``depth - 1`` (only voxels still at -1 are
+    written, and only voxels at ``depth - 1`` are read, so programs do not race). The first
+    level also writes level 0 (each small component's first voxel), -1 (its other voxels),
+    -2 (voxels of large components) and the links, so later levels read bytes only."""
+    row, x, inside = _row(W, BLOCK)
+    p = row * W + x
+    # Level 1 seeds level 0; later levels run where the last level reached something.
+    go = FIRST or (tl.load(state_ptr + depth - 1) != 0)
+    if FIRST:
+        rp = _root(parent_ptr, p, inside)
+        member = inside & _small(sizes_ptr, min_ptr, rp, HW, inside)
+        links = tl.zeros([BLOCK], tl.int32)
+        for side in tl.static_range(6 if VOLUME else 4):
+            has, step = _face(row, x, side, D, H, W)
+            ok = member & has
+            links |= tl.where(ok & (_root(parent_ptr, p + step, ok) == rp), 1 << side, 0)
+        tl.store(links_ptr + p, links.to(tl.int8), mask=inside)
+        at_zero = member & (p == rp)
+        level = tl.where(at_zero, 0, tl.where(member, -1, -2))
+        tl.store(level_ptr + p, level.to(tl.int8), mask=inside)
+        tl.store(key_ptr + p, tl.zeros([BLOCK], tl.int64), mask=inside)
+        todo = member & ~at_zero
+    else:
+        todo = inside & (tl.load(level_ptr + p, mask=inside, other=-2) == -1)
+        links = tl.load(links_ptr + p, mask=todo, other=0).to(tl.int32)
+    if go:
         best = tl.full([BLOCK], 0x7FFFFFFFFFFFFFFF, tl.int64)
         for side in tl.static_range(6 if VOLUME else 4):
-            has, step = _face_neighbour(offs, side, D, H, W)
-            ok = todo & has
-            ok = ok & (tl.load(level_ptr + offs + step, mask=ok, other=-1) == depth - 1)
-            ok = ok & (tl.load(root_ptr + offs + step, mask=ok, other=-1) == rp)
-            ku = tl.load(key_ptr + offs + step, mask=ok, other=0)
+            _, step = _face(row, x, side, D, H, W)
+            ok = todo & ((links & (1 << side)) != 0)
+            q = p + step
+            if FIRST:  # level 0 (key 0): the neighbour is its component's first voxel
+                ok = ok & (tl.load(parent_ptr + q, mask=ok, other=1) == 0)
+                ku = tl.zeros([BLOCK], tl.int64)
+            else:
+                ok = ok & (tl.load(level_ptr + q, mask=ok, other=-2) == depth - 1)
+                ku = tl.load(key_ptr + q, mask=ok, other=0)
             back = side + 1 - 2 * (side % 2)  # the side from that neighbour to this voxel
             best = tl.where(ok, tl.minimum(best, ku * 6 + back), best)
         reached = best != 0x7FFFFFFFFFFFFFFF
-        tl.store(level_ptr + offs, tl.zeros([BLOCK], tl.int64) + depth, mask=reached)
-        tl.store(key_ptr + offs, best, mask=reached)
-        tl.atomic_max(active_ptr + depth, tl.max(reached.to(tl.int32), axis=0))
+        tl.store(level_ptr + p, tl.full([BLOCK], 0, tl.int8) + depth, mask=reached)
+        tl.store(key_ptr + p, best, mask=reached)
+        tl.atomic_max(state_ptr + depth, tl.max(reached.to(tl.int32), axis=0), sem="relaxed")
 
 
 @triton.jit
-def _straight_order(offs, rp, H, W, HW):
-    """The reference's ``_straight_order`` of voxels ``offs`` of components ``rp``."""
-    v = offs % HW
+def _straight_order(row, x, rp, D, H, W, HW):
+    """The reference's ``_straight_order`` of voxels ``(row, x)`` of components ``rp``."""
     r = rp % HW
-    dx = v % W - r % W
-    dy = (v // W) % H - (r // W) % H
-    dz = v // (W * H) - r // (W * H)
+    dx = x - r % W
+    dy = (tl.zeros_like(x) + row % H) - (r // W) % H
+    dz = (tl.zeros_like(x) + (row // H) % D) - r // (W * H)
     sx = tl.where(dx > 0, 0, tl.where(dx < 0, 1, 2)).to(tl.int64)
     sy = tl.where(dy > 0, 0, tl.where(dy < 0, 1, 2)).to(tl.int64)
-    adx = tl.abs(dx)
-    ady = tl.abs(dy)
+    adx = tl.abs(dx).to(tl.int64)
+    ady = tl.abs(dy).to(tl.int64)
     order = ((sx * W + (W - 1 - adx)) * 3 + sy) * H + (H - 1 - ady)
     return adx + ady + dz, order
 
 
 @triton.jit
 def _scan_meet_kernel(
-    root_ptr,  # [N] int64
-    sizes_ptr,  # [N] int64
-    min_ptr,  # [B] int64
-    level_ptr,  # [N] int64: the scan's levels
+    parent_ptr,
+    sizes_ptr,
+    min_ptr,
+    level_ptr,  # [N] int8: the scan's levels
     key_ptr,  # [N] int64: the scan's orders within a level
-    last_ptr,  # [2, N] int64, -1: the last level, then the last order, met per source slot
-    best_ptr,  # [N] int64, INT64_MAX: the chosen neighbour's slot in its image, per source
-    first_large_ptr,  # [B] int64, INT64_MAX: the first large component's slot per image
+    last_ptr,  # [2, N] int64: the last level, then the last order, met per source slot
+    best_ptr,  # [N] int32: the chosen neighbour's slot in its image, per source slot
+    state_ptr,  # [DEPTH + 2 + B] int32: ..., the first large component's slot per image
     N,
     D,
     H,
@@ -245,19 +287,22 @@ def _scan_meet_kernel(
 ):
     """The reference's ``_scan_targets``: where a voxel of a small component meets an
     earlier component, the meeting's place in the scan is (level, order * 6 + side). The
-    first pass also finds each image's first large component (slots are voxels too)."""
-    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < N
-    rp = tl.load(root_ptr + offs, mask=inside, other=0)
+    first pass also initialises the tables and finds each image's first large component
+    (slots are voxels too)."""
+    row, x, inside = _row(W, BLOCK)
+    p = row * W + x
+    rp = _root(parent_ptr, p, inside)
     small_p = _small(sizes_ptr, min_ptr, rp, HW, inside)
     if PASS == 0:
-        large = inside & ~_small(sizes_ptr, min_ptr, offs, HW, inside)
-        tl.atomic_min(first_large_ptr + offs // HW, offs, mask=large)
+        large = inside & ~_small(sizes_ptr, min_ptr, p, HW, inside)
+        image = row // (HW // W)
+        tl.atomic_min(state_ptr + DEPTH + 2 + image + tl.zeros_like(p), p, mask=large,
+                      sem="relaxed")
     source = inside & small_p
-    level = tl.load(level_ptr + offs, mask=source, other=0)
-    key = tl.load(key_ptr + offs, mask=source, other=0)
+    level = tl.load(level_ptr + p, mask=source, other=0).to(tl.int64)  # -1: not reached
+    key = tl.load(key_ptr + p, mask=source, other=0)
     further = level < 0  # beyond SCAN_DEPTH: after every level, in the straight-line order
-    steps, order = _straight_order(offs, rp, H, W, HW)
+    steps, order = _straight_order(row, x, rp, D, H, W, HW)
     level = tl.where(further, DEPTH + 1 + steps, level)
     key = tl.where(further, order, key)
     if PASS > 0:
@@ -265,14 +310,14 @@ def _scan_meet_kernel(
     if PASS > 1:
         last_key = tl.load(last_ptr + N + rp, mask=source, other=-1)
     for side in tl.static_range(6 if VOLUME else 4):
-        has, step = _face_neighbour(offs, side, D, H, W)
+        has, step = _face(row, x, side, D, H, W)
         ok = source & has
-        rq = tl.load(root_ptr + offs + step, mask=ok, other=0)
+        rq = _root(parent_ptr, p + step, ok)
         ok = ok & (rq < rp)  # an earlier component: the merges form a forest
         if PASS == 0:
-            tl.atomic_max(last_ptr + rp, level, mask=ok)
+            tl.atomic_max(last_ptr + rp, level, mask=ok, sem="relaxed")
         elif PASS == 1:
-            tl.atomic_max(last_ptr + N + rp, key * 6 + side, mask=ok)
+            tl.atomic_max(last_ptr + N + rp, key * 6 + side, mask=ok, sem="relaxed")
         else:  # the one meeting per component that is last
             tl.store(best_ptr + rp, rq % HW, mask=ok & (key * 6 + side == last_key))
 
@@ -280,89 +325,136 @@ def _scan_meet_kernel(
 @triton.jit
 def _chosen(best_ptr, slot, HW, mask):
     """The slot a component merges into (itself when its search found nothing)."""
-    best = tl.load(best_ptr + slot, mask=mask, other=0x7FFFFFFFFFFFFFFF)
-    return tl.where(best != 0x7FFFFFFFFFFFFFFF, best + (slot // HW) * HW, slot)
+    best = tl.load(best_ptr + slot, mask=mask, other=_BIG)
+    return tl.where(best != _BIG, best + (slot // HW) * HW, slot)
 
 
 @triton.jit
 def _follow_kernel(
-    root_ptr,  # [N] int64
-    best_ptr,  # [N] int64: each small component's choice (its slot in the image)
-    first_large_ptr,  # [B] int64: the first large component's slot per image
-    out_ptr,  # [N] int64: each pixel's component after the merges
-    unresolved_ptr,  # [1] int32: set where a chain is longer than STEPS
-    N,
+    parent_ptr,
+    best_ptr,  # [N] int32: each small component's choice (its slot in the image)
+    state_ptr,  # [DEPTH + 2 + B] int32: ..., the first large component per image
+    group_ptr,  # [N] int32 out: each voxel's group after the merges
+    first_ptr,  # [N] int32 out: 1 at each group's first voxel
+    W,
     HW,
-    STEPS,  # the most chain steps: 2**jumps
+    DEPTH: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    """Each pixel follows its component's merge chain; then the reference's corner case:
-    the group at pixel 0 of an image joins the image's first large component."""
-    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < N
-    t = _chosen(best_ptr, tl.load(root_ptr + offs, mask=inside, other=0), HW, inside)
+    """Each voxel follows its component's merge chain to its end (chains lead to earlier
+    components: they end); then the reference's corner case: the group at voxel 0 of an
+    image joins the image's first large component."""
+    row, x, inside = _row(W, BLOCK)
+    p = row * W + x
+    t = _chosen(best_ptr, _root(parent_ptr, p, inside), HW, inside)
     nxt = _chosen(best_ptr, t, HW, inside)
-    steps = 1
-    while (steps < STEPS) & (tl.max((nxt != t).to(tl.int32), axis=0) > 0):
+    while tl.max((nxt != t).to(tl.int32), axis=0) > 0:
         t = nxt
         nxt = _chosen(best_ptr, t, HW, inside)
-        steps += 1
-    first_large = tl.load(first_large_ptr + offs // HW, mask=inside, other=0)
-    joins = (t == (offs // HW) * HW) & (first_large != 0x7FFFFFFFFFFFFFFF)
-    tl.store(out_ptr + offs, tl.where(joins, first_large, t), mask=inside)
-    # The reference's target == target[target], on every pixel's chain.
-    tl.atomic_max(unresolved_ptr, tl.max((inside & (nxt != t)).to(tl.int32), axis=0))
+    image = row // (HW // W)
+    first_large = tl.load(state_ptr + DEPTH + 2 + image)
+    joins = (t == image * HW) & (first_large != _BIG)
+    group = tl.where(joins, first_large, t)
+    tl.store(group_ptr + p, group, mask=inside)
+    # A group's first voxel: its root's, but voxel 0 for the group voxel 0 joined.
+    first = (p == image * HW) | ((group == p) & (p != first_large))
+    tl.store(first_ptr + p, first.to(tl.int32), mask=inside)
 
 
-@torch.library.custom_op("hsmix_torch::merge_small", mutates_args=())
-def _merge_small_op(parent: Tensor, min_size: Tensor, jumps: int) -> tuple[Tensor, Tensor]:
-    d, h, w = _depth_height_width(parent)
-    n, hw = parent.numel(), d * h * w
-    grid = (triton.cdiv(n, _BLOCK),)
-    dims = (n, d, h, w, hw)
+@triton.jit
+def _relabel_kernel(
+    group_ptr,
+    rank_ptr,  # [N] int32: per image, the running count of groups' first voxels
+    state_ptr,
+    out_ptr,  # [N] int64 out: the labels
+    count_ptr,  # [B] int64 out: K
+    W,
+    HW,
+    DEPTH: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """Labels ``0..K-1`` per image in raster order of the groups' first voxels, and K."""
+    row, x, inside = _row(W, BLOCK)
+    p = row * W + x
+    image = row // (HW // W)
+    group = tl.load(group_ptr + p, mask=inside, other=0)
+    first_large = tl.load(state_ptr + DEPTH + 2 + image)
+    first = tl.where((group == first_large) & (first_large != _BIG), image * HW, group)
+    rank = tl.load(rank_ptr + first, mask=inside, other=1)
+    tl.store(out_ptr + p, (rank - 1).to(tl.int64), mask=inside)
+    last = inside & (p == image * HW + HW - 1)
+    total = tl.load(rank_ptr + p, mask=last, other=0)  # every first voxel of the image
+    tl.store(count_ptr + image + tl.zeros_like(p), total.to(tl.int64), mask=last)
+
+
+@torch.library.custom_op("hsmix_torch::connected_labels", mutates_args=())
+def _connected_labels_op(labels: Tensor, min_size: Tensor) -> tuple[Tensor, Tensor]:
+    b = labels.shape[0]
+    d, h, w = (1, *labels.shape[1:]) if labels.ndim == 3 else labels.shape[1:]
+    hw = d * h * w  # voxels per image
+    n = labels.numel()
+    dev = labels.device
+    rows = b * d * h
+    grid = (triton.cdiv(w, _BLOCK), rows)
     volume = d > 1
-    dev = parent.device
-    unresolved = torch.zeros(1, dtype=torch.int32, device=dev)
-    root = parent.reshape(-1)
-    sizes = torch.zeros(n, dtype=torch.int64, device=dev)
-    _sizes_kernel[grid](root, sizes, n, BLOCK=_BLOCK)
-    level, key = torch.empty_like(root), torch.empty_like(root)
-    active = torch.zeros(SCAN_DEPTH + 1, dtype=torch.int32, device=dev)
-    for depth in range(SCAN_DEPTH + 1):
+    i32 = dict(dtype=torch.int32, device=dev)
+    parent = torch.empty(n, **i32)
+    sizes = torch.empty(n, **i32)
+    state = torch.empty(SCAN_DEPTH + 2 + b, **i32)
+    minimum = min_size.to(torch.int32)
+    w_pad = triton.next_power_of_2(w)
+    _runs_kernel[(rows,)](labels, parent, w, W_PAD=w_pad, num_warps=min(16, max(1, w_pad // 128)))
+    _union_kernel[grid](labels, parent, sizes, state, d, h, w, VOLUME=volume, DEPTH=SCAN_DEPTH,
+                        BLOCK=_BLOCK)  # fmt: skip
+    last = torch.empty((2, n), dtype=torch.int64, device=dev)
+    best = torch.empty(n, **i32)
+    _compress_kernel[grid](parent, sizes, last, best, n, w, BLOCK=_BLOCK)
+    links = torch.empty(n, dtype=torch.int8, device=dev)
+    level = torch.empty(n, dtype=torch.int8, device=dev)
+    key = torch.empty(n, dtype=torch.int64, device=dev)
+    for depth in range(1, SCAN_DEPTH + 1):
         _scan_level_kernel[grid](
-            root, sizes, min_size, level, key, active, depth, *dims,
-            START=depth == 0, VOLUME=volume, BLOCK=_BLOCK,
+            parent, sizes, minimum, links, level, key, state, depth, d, h, w, hw,
+            FIRST=depth == 1, VOLUME=volume, BLOCK=_BLOCK,
         )  # fmt: skip
-    last = torch.full((2, n), -1, dtype=torch.int64, device=dev)
-    best = torch.full((n,), _INT64_MAX, dtype=torch.int64, device=dev)
-    first_large = torch.full((n // hw,), _INT64_MAX, dtype=torch.int64, device=dev)
     for step in range(3):
         _scan_meet_kernel[grid](
-            root, sizes, min_size, level, key, last, best, first_large, *dims,
+            parent, sizes, minimum, level, key, last, best, state, n, d, h, w, hw,
             PASS=step, DEPTH=SCAN_DEPTH, VOLUME=volume, BLOCK=_BLOCK,
         )  # fmt: skip
-    merged = torch.empty_like(root)
-    _follow_kernel[grid](
-        root, best, first_large, merged, unresolved, n, hw, 2**jumps, BLOCK=_BLOCK
-    )  # fmt: skip
-    return merged, unresolved[0] == 0
+    group = torch.empty(n, **i32)
+    first = torch.empty(n, **i32)
+    _follow_kernel[grid](parent, best, state, group, first, w, hw, DEPTH=SCAN_DEPTH, BLOCK=_BLOCK)
+    rank = torch.cumsum(first.view(b, hw), dim=1, dtype=torch.int32)
+    out = torch.empty(labels.shape, dtype=torch.int64, device=dev)
+    count = torch.empty(b, dtype=torch.int64, device=dev)
+    _relabel_kernel[grid](group, rank, state, out, count, w, hw, DEPTH=SCAN_DEPTH, BLOCK=_BLOCK)
+    return out, count
 
 
-@_merge_small_op.register_fake
-def _(parent, min_size, jumps):
-    return parent.new_empty((parent.numel(),)), parent.new_empty((), dtype=torch.bool)
+@_connected_labels_op.register_fake
+def _(labels, min_size):
+    return (
+        torch.empty_like(labels, dtype=torch.int64),
+        labels.new_empty(labels.shape[:1], dtype=torch.int64),
+    )
 
 
-def merge_small(parent: Tensor, min_size: Tensor, jumps: int) -> tuple[Tensor, Tensor]:
-    """The Triton version of ``connectivity._merge_small``: scikit-image's merging.
+def connected_labels(labels: Tensor, min_size: Tensor) -> tuple[Tensor, Tensor]:
+    """The Triton connectivity step: components, scikit-image's merging, labels; exact
+    (components and merge chains followed to their ends) with no host synchronisation.
 
     Args:
-        parent: ``[B, *S]`` int64 component slots (flat indices into the batch); S:
-            ``(H, W)``, or ``(D, H, W)`` with 6-connectivity.
-        min_size: ``[B]`` int64 minimum component size per image.
-        jumps: the reference's pointer doublings of the merge forest.
+        labels: ``[B, *S]`` integer k-means labels (S: ``(H, W)``, or ``(D, H, W)`` with
+            6-connectivity).
+        min_size: ``[B]`` int64 the smallest piece kept per image.
 
     Returns:
-        ``(group id per pixel [N] int64, whether every merge chain was resolved)``.
+        ``(labels [B, *S] int64 contiguous per image in raster order, K [B] int64)``.
     """
-    return _merge_small_op(parent.contiguous(), min_size.contiguous(), jumps)
+    if labels.numel() * 2 >= INT32_LIMIT:
+        raise ValueError(
+            f"the Triton connectivity step indexes in 32 bits: labels of shape "
+            f"{tuple(labels.shape)} are too many; use kernels='torch'"
+        )
+    return _connected_labels_op(labels.contiguous(), min_size.contiguous())

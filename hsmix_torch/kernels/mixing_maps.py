@@ -1,12 +1,19 @@
-"""The maps of a mix as Triton kernels: per-superpixel uniforms and the soft weight L.
+"""The maps of a mix as Triton kernels: the pasted set, ``M``, ``L`` and ``mixed``.
 
-References (torch ops, which these equal exactly): ``hsmix_torch.sampler.region_uniforms``
-(a counter-based hash in 64-bit integer ops: 73 small kernels in torch, one here) and
-``hsmix_torch.functional.lam.soft_lambda`` (relative saliency, the composite regions, their
-fixed-point sums, the per-image min-max normalisation and the painting: about 30 torch
-kernels, six launches here). Region sums are integer ``atomic_add`` and the per-image
-extremes integer ``atomic_min``/``atomic_max`` of the float64 bits (the values are never
-negative, so their bits order like them): exact, whatever the order of the programs.
+Reference: ``hsmix_torch.functional.maps._mix_maps`` (torch ops), which these equal exactly.
+
+1. Per sample and label slot: the counter-based uniform (the reference's 32-bit hash in
+   64-bit integer ops), the paste decision ``u < p_hard`` where the pair mixes (the partner's
+   label extremes, one ``torch.aminmax`` before, tell a single superpixel), and zeroed
+   region sums.
+2. Per pixel: ``M`` from the partner's label; for the saliency weight, each pixel's
+   composite region and its relative saliency in 40.24 fixed point, added per region by
+   integer ``atomic_add`` (exact in any order), and whether any pixel was pasted.
+3. Per sample: the regions' aggregates and their extremes, in float64 (a few hundred values
+   a sample, not per pixel), the normalised weight per region in float32, and ``mixed``.
+4. Per pixel: ``L``, the weight of the pixel's region.
+
+For ``output="hard"`` the first two kernels alone run.
 """
 
 from __future__ import annotations
@@ -18,14 +25,13 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from ..functional.regions import FIXED_POINT_SCALE
-from .slic_kmeans import _round_half_even
+from .._constants import FIXED_POINT_SCALE, MASK32
+from ._common import INT32_LIMIT, round_half_even
 
-__all__ = ["region_uniforms", "soft_lambda"]
+__all__ = ["mix_maps"]
 
 _BLOCK = 256
-_MASK32 = 0xFFFFFFFF  # a runtime argument: Triton types it int64
-_INT64_MAX = torch.iinfo(torch.int64).max
+_OUTPUT = {"both": 0, "hard": 1, "soft": 2, "either": 3}
 
 
 def _float64_bits(value: float) -> int:
@@ -51,187 +57,256 @@ def _mix32(x, mask32):
 
 
 @triton.jit
-def _uniforms_kernel(key_ptr, out_ptr, R, mask32, STREAM: tl.constexpr, BLOCK: tl.constexpr):
-    b = tl.program_id(1).to(tl.int64)
-    label = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = label < R
-    h = _mix32(tl.load(key_ptr + b), mask32)
-    h = _mix32(_mix32(h ^ label, mask32) ^ STREAM, mask32)
-    u = ((h >> 8).to(tl.float32) + 0.5) * (1.0 / 16777216.0)  # 2**-24: exact
-    tl.store(out_ptr + b * R + label, u, mask=inside)
-
-
-@torch.library.custom_op("hsmix_torch::region_uniforms", mutates_args=())
-def _uniforms_op(key: Tensor, num_labels: int) -> Tensor:
-    out = torch.empty((key.shape[0], num_labels), dtype=torch.float32, device=key.device)
-    if out.numel():
-        grid = (triton.cdiv(num_labels, _BLOCK), key.shape[0])
-        _uniforms_kernel[grid](key, out, num_labels, _MASK32, STREAM=0, BLOCK=_BLOCK)
-    return out
-
-
-@_uniforms_op.register_fake
-def _(key, num_labels):
-    return key.new_empty((key.shape[0], num_labels), dtype=torch.float32)
-
-
-def region_uniforms(key: Tensor, num_labels: int) -> Tensor:
-    """The Triton version of ``sampler.region_uniforms``: ``[B, num_labels]`` float32."""
-    return _uniforms_op(key.long().contiguous(), num_labels)
-
-
-# ------------------------------------------------------------------------- soft weight L
-@triton.jit
-def _composite_region(partner_ptr, labels_ptr, hard_ptr, b, offs, inside, HW, R):
-    """Each pixel's slot in ``[B, 2R]``: its own superpixel outside M, its partner's (+R)
-    inside (``functional.composite_regions``)."""
+def _active(partner_ptr, extremes_ptr, b, B):
+    """``(partner, whether the pair mixes)``: not an image with itself, nor a partner of a
+    single superpixel."""
     j = tl.load(partner_ptr + b)
-    hard = tl.load(hard_ptr + b * HW + offs, mask=inside, other=0) != 0
-    label_a = tl.load(labels_ptr + b * HW + offs, mask=inside, other=0)
-    label_b = tl.load(labels_ptr + j * HW + offs, mask=inside, other=0)
-    return b * 2 * R + tl.where(hard, label_b + R, label_a)
+    return j, (j != b) & (tl.load(extremes_ptr + j) != tl.load(extremes_ptr + B + j))
 
 
 @triton.jit
-def _region_sums_kernel(
-    sal_ptr,  # [B, H*W] float32 saliency of each image
+def _select_kernel(
+    key_ptr,  # [B] int64
     partner_ptr,  # [B] int64
-    labels_ptr,  # [B, H*W] int64 superpixels of each image, in [0, R)
-    hard_ptr,  # [B, H*W] int8: M
-    sums_ptr,  # [B, 2R] int64, zeroed: fixed-point sums of relative saliency per region
-    counts_ptr,  # [B, 2R] int64, zeroed
-    HW,
+    extremes_ptr,  # [2, B]: each image's smallest and largest label
+    selected_ptr,  # [B, R] int8 out
+    sums_ptr,  # [2, B, 2R] int64 out: zeroed region sums and counts (SOFT)
+    flags_ptr,  # [B, 2] int32 out: zeroed "any pixel pasted", "any weight above 0"
     R,
-    SCALE: tl.constexpr,
+    B,
+    p_hard,
+    mask32,
+    SOFT: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(1).to(tl.int64)
-    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < HW
-    j = tl.load(partner_ptr + b)
-    s_a = tl.load(sal_ptr + b * HW + offs, mask=inside, other=0.0)
-    s_b = tl.load(sal_ptr + j * HW + offs, mask=inside, other=0.0)
-    relative = s_b / (s_a + s_b + 1e-4)  # relative_saliency, eps rounded to float32 as torch
-    region = _composite_region(partner_ptr, labels_ptr, hard_ptr, b, offs, inside, HW, R)
-    tl.atomic_add(sums_ptr + region, _round_half_even(relative * SCALE).to(tl.int64), mask=inside)
-    tl.atomic_add(counts_ptr + region, tl.full([BLOCK], 1, tl.int64), mask=inside)
+    b = tl.program_id(1)
+    k = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    inside = k < R
+    _, active = _active(partner_ptr, extremes_ptr, b, B)
+    h = _mix32(tl.load(key_ptr + b), mask32)
+    h = _mix32(_mix32(h ^ k.to(tl.int64), mask32) ^ 0, mask32)  # stream 0
+    u = ((h >> 8).to(tl.float32) + 0.5) * (1.0 / 16777216.0)  # 2**-24: exact
+    tl.store(selected_ptr + b * R + k, ((u < p_hard) & active).to(tl.int8), mask=inside)
+    if SOFT:
+        zeros = tl.zeros([BLOCK], tl.int64)
+        for half in tl.static_range(2):
+            for table in tl.static_range(2):
+                at = (table * B + b) * 2 * R + half * R + k
+                tl.store(sums_ptr + at, zeros, mask=inside)
+    if tl.program_id(0) == 0:
+        tl.store(flags_ptr + b * 2 + tl.arange(0, 2), tl.zeros([2], tl.int32))
 
 
 @triton.jit
-def _region_value(sums_ptr, counts_ptr, region, mask, HW, SCALE: tl.constexpr, MEAN: tl.constexpr):
-    """A region's aggregate as the reference computes it, in float64."""
+def _hard_kernel(
+    labels_ptr,  # [B, V] int: superpixels
+    partner_ptr,
+    selected_ptr,  # [B, R] int8
+    hard_ptr,  # [B, V] int8 out: M
+    sal_ptr,  # [B, V] float32 saliency (SOFT)
+    sums_ptr,  # [2, B, 2R] int64: fixed-point sums of relative saliency and counts (SOFT)
+    flags_ptr,  # [B, 2] int32
+    V,
+    R,
+    B,
+    SCALE: tl.constexpr,
+    SOFT: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    b = tl.program_id(1)
+    p = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    inside = p < V
+    j = tl.load(partner_ptr + b)
+    label_b = tl.load(labels_ptr + j * V + p, mask=inside, other=0).to(tl.int32)
+    hard = tl.load(selected_ptr + b * R + label_b, mask=inside, other=0) != 0
+    tl.store(hard_ptr + b * V + p, hard.to(tl.int8), mask=inside)
+    tl.atomic_max(flags_ptr + b * 2, tl.max((hard & inside).to(tl.int32), axis=0), sem="relaxed")
+    if SOFT:
+        label_a = tl.load(labels_ptr + b * V + p, mask=inside, other=0).to(tl.int32)
+        region = b * 2 * R + tl.where(hard, label_b + R, label_a)  # composite_regions
+        s_a = tl.load(sal_ptr + b * V + p, mask=inside, other=0.0)
+        s_b = tl.load(sal_ptr + j * V + p, mask=inside, other=0.0)
+        relative = s_b / (s_a + s_b + 1e-4)  # relative_saliency; eps in float32 as torch
+        fixed = round_half_even(relative * SCALE).to(tl.int64)
+        tl.atomic_add(sums_ptr + region, fixed, mask=inside, sem="relaxed")
+        tl.atomic_add(sums_ptr + B * 2 * R + region, tl.full([BLOCK], 1, tl.int64), mask=inside,
+                      sem="relaxed")  # fmt: skip
+
+
+@triton.jit
+def _region_value(sums_ptr, region, mask, V, B, R, SCALE: tl.constexpr, MEAN: tl.constexpr):
+    """A region's aggregate as the reference computes it (float64), and its pixel count."""
     value = tl.load(sums_ptr + region, mask=mask, other=0).to(tl.float64) / SCALE
-    count = tl.load(counts_ptr + region, mask=mask, other=0)
-    # (HW may arrive as a constexpr: Triton specialises an int argument equal to 1.)
-    pixels = (tl.zeros([], tl.int64) + HW).to(tl.float64)
+    count = tl.load(sums_ptr + B * 2 * R + region, mask=mask, other=0)
+    pixels = (tl.zeros([], tl.int64) + V).to(tl.float64)
     divisor = tl.maximum(count, 1).to(tl.float64) if MEAN else pixels
     return value / divisor, count
 
 
 @triton.jit
-def _extremes_kernel(
-    sums_ptr,
-    counts_ptr,
-    low_ptr,  # [B] int64, INT64_MAX: the bits of the smallest present value
-    high_ptr,  # [B] int64, zeros: the bits of the largest
-    HW,
-    R2,
+def _weights_kernel(
+    sums_ptr,  # [2, B, 2R] int64
+    partner_ptr,
+    extremes_ptr,
+    soft_ptr,  # [B] bool: the soft mix (EITHER)
+    flags_ptr,  # [B, 2] int32: [0] any pixel pasted
+    table_ptr,  # [B, 2R] float32 out: the normalised weight per region
+    mixed_ptr,  # [B] int8 out
+    V,
+    R,
+    B,
+    EPS_BITS: tl.constexpr,  # the normalisation's 1e-5, as float64 bits
     SCALE: tl.constexpr,
     MEAN: tl.constexpr,
+    OUTPUT: tl.constexpr,  # 0 both, 2 soft, 3 either
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(1).to(tl.int64)
-    slot = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = slot < R2
-    value, count = _region_value(sums_ptr, counts_ptr, b * R2 + slot, inside, HW, SCALE, MEAN)
-    present = inside & (count > 0)
-    bits = value.to(tl.int64, bitcast=True)
-    big = 0x7FFFFFFFFFFFFFFF
-    tl.atomic_min(low_ptr + b, tl.min(tl.where(present, bits, big), axis=0))
-    tl.atomic_max(high_ptr + b, tl.max(tl.where(present, bits, 0), axis=0))
+    """One program per sample: minmax_normalize over its present regions."""
+    b = tl.program_id(0)
+    low = tl.full([], float("inf"), tl.float64)
+    high = tl.full([], -float("inf"), tl.float64)
+    for start in range(0, 2 * R, BLOCK):
+        slot = start + tl.arange(0, BLOCK)
+        ok = slot < 2 * R
+        value, count = _region_value(sums_ptr, b * 2 * R + slot, ok, V, B, R, SCALE, MEAN)
+        present = ok & (count > 0)
+        low = tl.minimum(low, tl.min(tl.where(present, value, float("inf")), axis=0))
+        high = tl.maximum(high, tl.max(tl.where(present, value, -float("inf")), axis=0))
+    eps = tl.full([], EPS_BITS, tl.int64).to(tl.float64, bitcast=True)
+    _, active = _active(partner_ptr, extremes_ptr, b, B)
+    soft_changed = 0
+    for start in range(0, 2 * R, BLOCK):
+        slot = start + tl.arange(0, BLOCK)
+        ok = slot < 2 * R
+        value, count = _region_value(sums_ptr, b * 2 * R + slot, ok, V, B, R, SCALE, MEAN)
+        present = ok & (count > 0)
+        lam = tl.where(present, ((value - low) / (high - low + eps)).to(tl.float32), 0.0)
+        tl.store(table_ptr + b * 2 * R + slot, lam, mask=ok)
+        soft_changed = tl.maximum(soft_changed, tl.max((present & (lam > 0)).to(tl.int32), axis=0))
+    soft_changed = soft_changed * active.to(tl.int32)
+    hard_changed = tl.load(flags_ptr + b * 2)
+    if OUTPUT == 0:
+        mixed = tl.maximum(hard_changed, soft_changed)
+    elif OUTPUT == 2:
+        mixed = soft_changed
+    else:
+        mixed = tl.where(tl.load(soft_ptr + b) != 0, soft_changed, hard_changed)
+    tl.store(mixed_ptr + b, mixed.to(tl.int8))
 
 
 @triton.jit
 def _paint_kernel(
-    partner_ptr,
     labels_ptr,
-    hard_ptr,
-    sums_ptr,
-    counts_ptr,
-    low_ptr,
-    high_ptr,
-    out_ptr,  # [B, H*W] float32: L
-    HW,
+    partner_ptr,
+    extremes_ptr,
+    hard_ptr,  # [B, V] int8: M
+    table_ptr,  # [B, 2R] float32
+    lam_ptr,  # [B, V] float32 out: L
+    V,
     R,
-    EPS_BITS: tl.constexpr,  # the normalisation's 1e-5, as float64 bits
-    SCALE: tl.constexpr,
-    MEAN: tl.constexpr,
+    B,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(1).to(tl.int64)
-    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < HW
-    region = _composite_region(partner_ptr, labels_ptr, hard_ptr, b, offs, inside, HW, R)
-    value, _ = _region_value(sums_ptr, counts_ptr, region, inside, HW, SCALE, MEAN)
-    low = tl.load(low_ptr + b).to(tl.float64, bitcast=True)
-    high = tl.load(high_ptr + b).to(tl.float64, bitcast=True)
-    eps = tl.full([], EPS_BITS, tl.int64).to(tl.float64, bitcast=True)
-    lam = (value - low) / (high - low + eps)  # minmax_normalize, in float64
-    tl.store(out_ptr + b * HW + offs, lam.to(tl.float32), mask=inside)
+    b = tl.program_id(1)
+    p = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    inside = p < V
+    j, active = _active(partner_ptr, extremes_ptr, b, B)
+    hard = tl.load(hard_ptr + b * V + p, mask=inside, other=0) != 0
+    label_a = tl.load(labels_ptr + b * V + p, mask=inside, other=0).to(tl.int32)
+    label_b = tl.load(labels_ptr + j * V + p, mask=inside & hard, other=0).to(tl.int32)
+    region = tl.where(hard, label_b + R, label_a)
+    lam = tl.load(table_ptr + b * 2 * R + region, mask=inside & active, other=0.0)
+    tl.store(lam_ptr + b * V + p, lam, mask=inside)
 
 
-@torch.library.custom_op("hsmix_torch::soft_lambda", mutates_args=())
-def _soft_lambda_op(
-    saliency: Tensor,
+@torch.library.custom_op("hsmix_torch::mix_maps", mutates_args=())
+def _mix_maps_op(
     labels: Tensor,
     partner: Tensor,
-    hard_mask: Tensor,
+    key: Tensor,
     num_labels: int,
-    mean: bool,
-) -> Tensor:
+    p_hard: float,
+    saliency: Tensor | None,
+    aggregate: str,
+    output: str,
+    soft: Tensor | None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     b = labels.shape[0]
-    hw, dev = labels[0].numel(), labels.device  # pixels (voxels) per image
-    tables = torch.zeros((2, b, 2 * num_labels), dtype=torch.int64, device=dev)
-    extremes = torch.zeros((2, b), dtype=torch.int64, device=dev)
-    extremes[0] = _INT64_MAX
-    grid = (triton.cdiv(hw, _BLOCK), b)
-    hard = hard_mask.view(torch.int8)
+    v = labels[0].numel()
+    r = num_labels
+    dev = labels.device
+    flat = labels.view(b, v)
+    extremes = torch.stack(torch.aminmax(flat, dim=1))
+    is_soft = output != "hard"
+    selected = torch.empty((b, r), dtype=torch.int8, device=dev)
+    sums = torch.empty((2, b, 2 * r) if is_soft else (1,), dtype=torch.int64, device=dev)
+    flags = torch.empty((b, 2), dtype=torch.int32, device=dev)
+    _select_kernel[(triton.cdiv(r, _BLOCK), b)](
+        key, partner, extremes, selected, sums, flags, r, b, float(p_hard), MASK32,
+        SOFT=is_soft, BLOCK=_BLOCK,
+    )  # fmt: skip
+    hard = torch.empty((b, *labels.shape[1:]), dtype=torch.int8, device=dev)
+    grid = (triton.cdiv(v, _BLOCK), b)
+    sal = saliency if is_soft else flags
     consts = dict(SCALE=int(FIXED_POINT_SCALE), BLOCK=_BLOCK)
-    _region_sums_kernel[grid](
-        saliency, partner, labels, hard, tables[0], tables[1], hw, num_labels,
+    _hard_kernel[grid](labels, partner, selected, hard, sal, sums, flags, v, r, b, SOFT=is_soft,
+                       enable_fp_fusion=False, **consts)  # fmt: skip
+    lam = torch.zeros if not is_soft else torch.empty
+    lam = lam(hard.shape, dtype=torch.float32, device=dev)
+    if not is_soft:
+        return selected.view(torch.bool), hard.view(torch.bool), lam, flags[:, 0] > 0
+    table = torch.empty((b, 2 * r), dtype=torch.float32, device=dev)
+    mixed = torch.empty(b, dtype=torch.int8, device=dev)
+    _weights_kernel[(b,)](
+        sums, partner, extremes, soft if soft is not None else flags, flags, table, mixed, v, r,
+        b, EPS_BITS=_float64_bits(1e-5), MEAN=aggregate == "mean", OUTPUT=_OUTPUT[output],
         enable_fp_fusion=False, **consts,
     )  # fmt: skip
-    _extremes_kernel[(triton.cdiv(2 * num_labels, _BLOCK), b)](
-        tables[0], tables[1], extremes[0], extremes[1], hw, 2 * num_labels, MEAN=mean, **consts
+    _paint_kernel[grid](labels, partner, extremes, hard, table, lam, v, r, b, BLOCK=_BLOCK)
+    return selected.view(torch.bool), hard.view(torch.bool), lam, mixed.view(torch.bool)
+
+
+@_mix_maps_op.register_fake
+def _(labels, partner, key, num_labels, p_hard, saliency, aggregate, output, soft):
+    b = labels.shape[0]
+    return (
+        labels.new_empty((b, num_labels), dtype=torch.bool),
+        labels.new_empty(labels.shape, dtype=torch.bool),
+        labels.new_empty(labels.shape, dtype=torch.float32),
+        labels.new_empty((b,), dtype=torch.bool),
     )
-    out = torch.empty(labels.shape, dtype=torch.float32, device=dev)
-    _paint_kernel[grid](
-        partner, labels, hard, tables[0], tables[1], extremes[0], extremes[1], out,
-        hw, num_labels, EPS_BITS=_float64_bits(1e-5), MEAN=mean, enable_fp_fusion=False,
-        **consts,
-    )  # fmt: skip
-    return out
 
 
-@_soft_lambda_op.register_fake
-def _(saliency, labels, partner, hard_mask, num_labels, mean):
-    return saliency.new_empty(labels.shape, dtype=torch.float32)
-
-
-def soft_lambda(
-    saliency: Tensor,
+def mix_maps(
     labels: Tensor,
     partner: Tensor,
-    hard_mask: Tensor,
+    key: Tensor,
     num_labels: int,
+    p_hard: float,
+    saliency: Tensor | None,
+    region_weights: Tensor | None,
     aggregate: str,
-) -> Tensor:
-    """The Triton version of ``functional.lam.soft_lambda`` (same arguments, same map)."""
-    return _soft_lambda_op(
-        saliency.float().contiguous(),
+    output: str,
+    soft: Tensor | None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The Triton version of ``functional.maps._mix_maps``: ``(selected, hard_mask,
+    soft_lambda, mixed)`` for the saliency weight or ``output="hard"`` (``region_weights``
+    take the torch ops)."""
+    if region_weights is not None and output != "hard":
+        raise ValueError("the Triton maps take the saliency weight; region weights use torch ops")
+    if labels.numel() * 2 >= INT32_LIMIT or labels.shape[0] * 4 * num_labels >= INT32_LIMIT:
+        raise ValueError(
+            f"the Triton maps index in 32 bits: labels of shape {tuple(labels.shape)} with "
+            f"{num_labels} slots are too many; use kernels='torch'"
+        )
+    return _mix_maps_op(
         labels.contiguous(),
         partner.contiguous(),
-        hard_mask.contiguous(),
-        num_labels,
-        aggregate == "mean",
+        key.long().contiguous(),
+        int(num_labels),
+        float(p_hard),
+        None if saliency is None or output == "hard" else saliency.float().contiguous(),
+        aggregate,
+        output,
+        soft,
     )

@@ -1,12 +1,19 @@
-"""OpenCV's fine-grained saliency in three Triton kernels (and the integral image's two
-torch cumsums, exact in any order).
+"""OpenCV's fine-grained saliency in five Triton kernels.
 
-Reference: ``hsmix_torch.saliency.fine_grained`` (torch ops), which these kernels equal bit
-for bit: its arithmetic is integers carried in float32 except, per scale, one division and
-one subtraction, and the final normalisation, which the kernels round the same way. (1) The
-two 3x3 blurs of the 8-bit grey image with reflect-101 borders, evaluated per pixel; (2) the
-six centre-surround scales from the replicate-padded integral table, the on and off sums,
-and per-image maxima by integer ``atomic_max``; (3) the normalisation and 8-bit wrap.
+Reference: ``hsmix_torch.saliency.fine_grained`` (torch ops: ``grey_levels`` then
+``_maps``), which these kernels equal bit for bit: its arithmetic is integers carried in
+float32 except, per scale, one division and one subtraction, and the final normalisation,
+which the kernels round the same way.
+
+1. The 8-bit grey levels of the images, read in their dtype and layout.
+   Per row: the two 3x3 blurs with reflect-101 borders (25 reads a pixel, in the cache)
+   and the running sum along the row (exact integers).
+2. Per block of columns: the running sums down the columns, which completes the integral
+   image (exact integers below 2**31, rounded once to float32 as the reference rounds its
+   float64 sums).
+3. The six centre-surround scales from the integral table (window corners clamped to the
+   table), the on and off sums, and per-image maxima by integer ``atomic_max``.
+4. The normalisation and 8-bit wrap.
 """
 
 from __future__ import annotations
@@ -16,63 +23,162 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .._constants import HALF_SIZES
+from ._common import INT32_LIMIT, round_half_even
+
 __all__ = ["fine_grained_maps"]
 
 _BLOCK = 256
-HALF_SIZES = (12, 24, 48, 28, 56, 112)  # OpenCV's order (the reference's _HALF_SIZES)
+_COLUMNS = 64  # columns per program of the integral's second pass
+_ROWS = 16  # rows per step of that pass
 
 
 @triton.jit
 def _reflect101(i, n):
-    """reflect-101 index of ``i`` in ``[-1, n]`` on an axis of length ``n`` (0 if n == 1)."""
+    """reflect-101 index of ``i`` in ``[-2, n + 1]`` on an axis of length ``n`` (0 if n == 1)."""
     i = tl.where(i < 0, -i, i)
     i = tl.where(i >= n, 2 * (n - 1) - i, i)
+    i = tl.where(i < 0, -i, i)  # n == 2 and i == 3: reflected twice
     return tl.where(n == 1, 0, i)
 
 
 @triton.jit
-def _blur1(grey_ptr, qy, qx, H, W, mask):
-    """OpenCV's 3x3 Gaussian of 8-bit values at (qy, qx): floor((sum w g + 8) / 16)."""
-    acc = tl.zeros(qy.shape, tl.float32)
-    for ey in tl.static_range(3):
-        ry = _reflect101(qy + (ey - 1), H)
-        wy = 2.0 if ey == 1 else 1.0
-        for ex in tl.static_range(3):
-            rx = _reflect101(qx + (ex - 1), W)
-            wx = 2.0 if ex == 1 else 1.0
-            acc += wy * wx * tl.load(grey_ptr + ry * W + rx, mask=mask, other=0.0)
-    return tl.floor((acc + 8.0) * (1.0 / 16))
+def _grey(row_ptr, x, mask, STRIDE_C, STRIDE_X, C: tl.constexpr, FLOAT: tl.constexpr):
+    """OpenCV's 8-bit grey level (``grey_levels``) of pixels ``x`` of an image row."""
+    base = row_ptr + x * STRIDE_X
+    total = tl.zeros(x.shape, tl.float32)
+    for c in tl.static_range(C):
+        v = tl.load(base + c * STRIDE_C, mask=mask, other=0).to(tl.float32)
+        if FLOAT:  # [0, 1] to 8 bits: NaN as 0, clamped, rounded half to even
+            v = tl.where(v != v, 0.0, v)
+            v = round_half_even(tl.minimum(tl.maximum(v, 0.0), 1.0) * 255.0)
+        if C == 3:
+            w = 9798.0 if c == 0 else (19235.0 if c == 1 else 3735.0)
+            total = v * w if c == 0 else total + v * w
+        else:
+            total = v if c == 0 else total + v
+    if C == 3:
+        return tl.floor((total + 16384.0) * (1.0 / 32768.0))
+    if C == 1:
+        return total
+    return tl.floor((total + C // 2) / C)
 
 
 @triton.jit
-def _centre_kernel(grey_ptr, out_ptr, H, W, BLOCK: tl.constexpr):
-    b = tl.program_id(0).to(tl.int64)
-    offs = tl.program_id(1).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < H * W
-    y = offs // W
-    x = offs % W
+def _row_sums(grey_ptr, y, x, H, W, mask):
+    """``g[x-1] + 2 g[x] + g[x+1]`` at columns ``x - 1, x, x + 1`` of grey row ``y``
+    (reflected into the image)."""
+    row = grey_ptr + (_reflect101(y, H) + tl.zeros_like(x)) * W
+    g0 = tl.load(row + _reflect101(x - 2, W), mask=mask, other=0).to(tl.float32)
+    g1 = tl.load(row + _reflect101(x - 1, W), mask=mask, other=0).to(tl.float32)
+    g2 = tl.load(row + x, mask=mask, other=0).to(tl.float32)
+    g3 = tl.load(row + _reflect101(x + 1, W), mask=mask, other=0).to(tl.float32)
+    g4 = tl.load(row + _reflect101(x + 2, W), mask=mask, other=0).to(tl.float32)
+    return g0 + 2.0 * g1 + g2, g1 + 2.0 * g2 + g3, g2 + 2.0 * g3 + g4
+
+
+@triton.jit
+def _blur_row(above, here, below, weight: tl.constexpr):
+    """The first blur at the three columns of one row, weighted for the second blur."""
+    left = tl.floor((above[0] + 2.0 * here[0] + below[0] + 8.0) * (1.0 / 16))
+    mid = tl.floor((above[1] + 2.0 * here[1] + below[1] + 8.0) * (1.0 / 16))
+    right = tl.floor((above[2] + 2.0 * here[2] + below[2] + 8.0) * (1.0 / 16))
+    return weight * (left + 2.0 * mid + right)
+
+
+@triton.jit
+def _grey_kernel(
+    images_ptr,
+    grey_ptr,  # [B, H, W] uint8 out
+    H,
+    W,
+    STRIDE_B,
+    STRIDE_C,
+    STRIDE_Y,
+    STRIDE_X,
+    C: tl.constexpr,
+    FLOAT: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    row = tl.program_id(1)
+    x = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    inside = x < W
+    base = images_ptr + (row // H) * STRIDE_B + (row % H) * STRIDE_Y
+    grey = _grey(base, x, inside, STRIDE_C, STRIDE_X, C, FLOAT)
+    tl.store(grey_ptr + row * W + x, grey.to(tl.uint8), mask=inside)
+
+
+@triton.jit
+def _centre_kernel(
+    grey_ptr,  # [B, H, W] uint8: the grey levels
+    centre_ptr,  # [B, H, W] float32 out: the blurred grey levels
+    rowsum_ptr,  # [B, H, W] int32 out: running sums of centre along each row
+    peaks_ptr,  # [B, 2] int32 out: zeroed, for the scales kernel
+    H,
+    W,
+    W_PAD: tl.constexpr,
+):
+    row = tl.program_id(0)
+    b = row // H
+    y = row % H
+    x = tl.arange(0, W_PAD)
+    inside = x < W
+    # OpenCV's 3x3 Gaussian twice: floor((sum w g + 8) / 16), reflect-101 borders. The
+    # stencil is symmetric, so the first blur at a reflected position is the first blur of
+    # the reflected grey levels: one 5x5 neighbourhood of grey levels serves both blurs.
+    # Per row of it, the horizontal sums at the three columns of the second blur.
     grey = grey_ptr + b * H * W
-    acc = tl.zeros([BLOCK], tl.float32)
-    for dy in tl.static_range(3):
-        qy = _reflect101(y + (dy - 1), H)
-        wy = 2.0 if dy == 1 else 1.0
-        for dx in tl.static_range(3):
-            qx = _reflect101(x + (dx - 1), W)
-            wx = 2.0 if dx == 1 else 1.0
-            acc += wy * wx * _blur1(grey, qy, qx, H, W, inside)
-    tl.store(out_ptr + b * H * W + offs, tl.floor((acc + 8.0) * (1.0 / 16)), mask=inside)
+    r0 = _row_sums(grey, y - 2, x, H, W, inside)
+    r1 = _row_sums(grey, y - 1, x, H, W, inside)
+    r2 = _row_sums(grey, y, x, H, W, inside)
+    r3 = _row_sums(grey, y + 1, x, H, W, inside)
+    r4 = _row_sums(grey, y + 2, x, H, W, inside)
+    acc = _blur_row(r0, r1, r2, 1.0) + _blur_row(r1, r2, r3, 2.0) + _blur_row(r2, r3, r4, 1.0)
+    centre = tl.floor((acc + 8.0) * (1.0 / 16))
+    tl.store(centre_ptr + row * W + x, centre, mask=inside)
+    tl.store(rowsum_ptr + row * W + x, tl.cumsum(centre.to(tl.int32), axis=0), mask=inside)
+    if y == 0:
+        tl.store(peaks_ptr + b * 2 + x, tl.zeros([W_PAD], tl.int32), mask=x < 2)
+
+
+@triton.jit
+def _integral_kernel(
+    rowsum_ptr,  # [B, H, W] int32
+    table_ptr,  # [B, H + 1, W + 1] float32 out: the integral image, zero first row, column
+    H,
+    W,
+    COLUMNS: tl.constexpr,
+    ROWS: tl.constexpr,
+):
+    b = tl.program_id(1)
+    x = tl.program_id(0) * COLUMNS + tl.arange(0, COLUMNS)
+    r = tl.arange(0, ROWS)
+    tw = W + 1
+    table = table_ptr + b * (H + 1) * tw
+    tl.store(table + 1 + x, tl.zeros([COLUMNS], tl.float32), mask=x < W)
+    if tl.program_id(0) == 0:  # the zero first column
+        for start in range(0, H + 1, COLUMNS):
+            t = start + tl.arange(0, COLUMNS)
+            tl.store(table + t * tw, tl.zeros([COLUMNS], tl.float32), mask=t < H + 1)
+    carry = tl.zeros([COLUMNS], tl.int32)
+    for start in range(0, H, ROWS):
+        y = start + r
+        ok = (y[:, None] < H) & (x[None, :] < W)
+        sums = tl.load(rowsum_ptr + (b * H + y[:, None]) * W + x[None, :], mask=ok, other=0)
+        sums = tl.cumsum(sums, axis=0) + carry[None, :]
+        tl.store(table + (y[:, None] + 1) * tw + x[None, :] + 1, sums.to(tl.float32), mask=ok)
+        carry = tl.sum(tl.where(y[:, None] == tl.minimum(start + ROWS, H) - 1, sums, 0), axis=0)
 
 
 @triton.jit
 def _scales_kernel(
     centre_ptr,  # [B, H, W] float32
-    table_ptr,  # [B, H + 1 + 2 * PAD, W + 1 + 2 * PAD] float32, replicate-padded integral
+    table_ptr,  # [B, H + 1, W + 1] float32 integral image
     on_ptr,  # [B, H, W] int32 on sums
     off_ptr,  # [B, H, W] int32 off sums
     peaks_ptr,  # [B, 2] int32, zeroed: the largest on and off sums
     H,
     W,
-    PAD: tl.constexpr,
     N0: tl.constexpr,
     N1: tl.constexpr,
     N2: tl.constexpr,
@@ -81,104 +187,118 @@ def _scales_kernel(
     N5: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0).to(tl.int64)
-    offs = tl.program_id(1).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < H * W
-    y = offs // W
-    x = offs % W
-    tw = W + 1 + 2 * PAD
-    table = table_ptr + b * (H + 1 + 2 * PAD) * tw
-    c = tl.load(centre_ptr + b * H * W + offs, mask=inside, other=0.0)
+    row = tl.program_id(1)
+    b = row // H
+    y = row % H
+    x = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    inside = x < W
+    tw = W + 1
+    table = table_ptr + b * (H + 1) * tw
+    c = tl.load(centre_ptr + row * W + x, mask=inside, other=0.0)
     signed = tl.zeros([BLOCK], tl.int32)
     magnitude = tl.zeros([BLOCK], tl.int32)
     for s in tl.static_range(6):
-        n = (
-            N0
-            if s == 0
-            else N1
-            if s == 1
-            else N2
-            if s == 2
-            else N3
-            if s == 3
-            else N4
-            if s == 4
-            else N5
-        )
-        lo = PAD - n + 1
-        hi = PAD + n + 1
-        rows = tl.minimum(y + n + 1, H) - tl.maximum(y - n + 1, 0)
-        cols = tl.minimum(x + n + 1, W) - tl.maximum(x - n + 1, 0)
-        count = (rows * cols - 1).to(tl.float32)
-        hh = tl.load(table + (hi + y) * tw + hi + x, mask=inside, other=0.0)
-        ll = tl.load(table + (lo + y) * tw + lo + x, mask=inside, other=0.0)
-        hl = tl.load(table + (hi + y) * tw + lo + x, mask=inside, other=0.0)
-        lh = tl.load(table + (lo + y) * tw + hi + x, mask=inside, other=0.0)
+        if s == 0:
+            n = N0
+        elif s == 1:
+            n = N1
+        elif s == 2:
+            n = N2
+        elif s == 3:
+            n = N3
+        elif s == 4:
+            n = N4
+        else:
+            n = N5
+        # The window's corners, clamped to the table (the reference's replicate padding).
+        y2 = tl.minimum(y + n + 1, H)
+        y1 = tl.maximum(y - n + 1, 0)
+        x2 = tl.minimum(x + n + 1, W)
+        x1 = tl.maximum(x - n + 1, 0)
+        count = ((y2 - y1) * (x2 - x1) - 1).to(tl.float32)
+        hh = tl.load(table + y2 * tw + x2, mask=inside, other=0.0)
+        ll = tl.load(table + y1 * tw + x1, mask=inside, other=0.0)
+        hl = tl.load(table + y2 * tw + x1, mask=inside, other=0.0)
+        lh = tl.load(table + y1 * tw + x2, mask=inside, other=0.0)
         surround = (hh + ll) - hl - lh - c
         t = (c + (-surround) / count).to(tl.int32)  # the reference's addcdiv; truncation
         signed += t
         magnitude += tl.abs(t)
     on = (magnitude + signed) >> 1
     off = (magnitude - signed) >> 1
-    tl.store(on_ptr + b * H * W + offs, on, mask=inside)
-    tl.store(off_ptr + b * H * W + offs, off, mask=inside)
-    tl.atomic_max(peaks_ptr + b * 2, tl.max(tl.where(inside, on, 0), axis=0))
-    tl.atomic_max(peaks_ptr + b * 2 + 1, tl.max(tl.where(inside, off, 0), axis=0))
+    tl.store(on_ptr + row * W + x, on, mask=inside)
+    tl.store(off_ptr + row * W + x, off, mask=inside)
+    tl.atomic_max(peaks_ptr + b * 2, tl.max(tl.where(inside, on, 0), axis=0), sem="relaxed")
+    tl.atomic_max(peaks_ptr + b * 2 + 1, tl.max(tl.where(inside, off, 0), axis=0), sem="relaxed")
 
 
 @triton.jit
-def _normalise_kernel(on_ptr, off_ptr, peaks_ptr, out_ptr, HW, BLOCK: tl.constexpr):
-    b = tl.program_id(0).to(tl.int64)
-    offs = tl.program_id(1).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    inside = offs < HW
-    peak_on = tl.maximum(tl.load(peaks_ptr + b * 2), 1).to(tl.float32)
-    peak_off = tl.maximum(tl.load(peaks_ptr + b * 2 + 1), 1).to(tl.float32)
-    on = tl.load(on_ptr + b * HW + offs, mask=inside, other=0).to(tl.float32)
-    off = tl.load(off_ptr + b * HW + offs, mask=inside, other=0).to(tl.float32)
-    on8 = (255.0 * (on / peak_on).to(tl.float64)).to(tl.int32)
-    off8 = (255.0 * (off / peak_off).to(tl.float64)).to(tl.int32)
+def _scale_to_255(total, peak):
+    """``trunc(255.0 * fl32(total / peak))`` exactly, without float64: with the ratio
+    ``m * 2**(e - 23)`` (m its 24-bit significand), the product is ``255 * m`` shifted."""
+    q = total.to(tl.float32) / tl.maximum(peak, 1).to(tl.float32)
+    bits = q.to(tl.int32, bitcast=True)
+    e = ((bits >> 23) & 255) - 127  # q in [0, 1]: e <= 0
+    m = (bits & 0x7FFFFF) | 0x800000
+    shift = tl.minimum(23 - e, 40)
+    wide = (255 * m.to(tl.int64)) >> shift.to(tl.int64)
+    return tl.where(q > 0, wide.to(tl.int32), 0)
+
+
+@triton.jit
+def _normalise_kernel(on_ptr, off_ptr, peaks_ptr, out_ptr, H, W, BLOCK: tl.constexpr):
+    row = tl.program_id(1)
+    b = row // H
+    x = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    inside = x < W
+    on = tl.load(on_ptr + row * W + x, mask=inside, other=0)
+    off = tl.load(off_ptr + row * W + x, mask=inside, other=0)
+    on8 = _scale_to_255(on, tl.load(peaks_ptr + b * 2))
+    off8 = _scale_to_255(off, tl.load(peaks_ptr + b * 2 + 1))
     out = ((on8 + off8) & 255).to(tl.float32) * (1.0 / 255.0)
-    tl.store(out_ptr + b * HW + offs, out, mask=inside)
+    tl.store(out_ptr + row * W + x, out, mask=inside)
 
 
 @torch.library.custom_op("hsmix_torch::fine_grained_maps", mutates_args=())
-def _fine_grained_op(grey: Tensor) -> Tensor:
-    from ..saliency.fine_grained import _integral  # the reference's integral image
-
-    b, h, w = grey.shape
-    grid = (b, triton.cdiv(h * w, _BLOCK))
-    centre = torch.empty_like(grey)
-    _centre_kernel[grid](grey, centre, h, w, BLOCK=_BLOCK, enable_fp_fusion=False)
-    pad = max(HALF_SIZES) + 1
-    table = torch.nn.functional.pad(_integral(centre)[:, None], (pad,) * 4, mode="replicate")
-    table = table[:, 0].contiguous()
-    on = torch.empty((b, h, w), dtype=torch.int32, device=grey.device)
-    off = torch.empty_like(on)
-    peaks = torch.zeros((b, 2), dtype=torch.int32, device=grey.device)
-    _scales_kernel[grid](
-        centre,
-        table,
-        on,
-        off,
-        peaks,
-        h,
-        w,
-        pad,
-        *HALF_SIZES,
-        BLOCK=_BLOCK,
-        enable_fp_fusion=False,
-    )
-    out = torch.empty((b, 1, h, w), dtype=torch.float32, device=grey.device)
-    _normalise_kernel[grid](on, off, peaks, out, h * w, BLOCK=_BLOCK, enable_fp_fusion=False)
+def _fine_grained_op(images: Tensor) -> Tensor:
+    b, c, h, w = images.shape
+    dev = images.device
+    rows = b * h
+    w_pad = triton.next_power_of_2(w)
+    grid = (triton.cdiv(w, _BLOCK), rows)
+    grey = torch.empty((b, h, w), dtype=torch.uint8, device=dev)
+    _grey_kernel[grid](images, grey, h, w, *images.stride(), C=c, FLOAT=images.is_floating_point(),
+                       BLOCK=_BLOCK, enable_fp_fusion=False)  # fmt: skip
+    centre = torch.empty((b, h, w), dtype=torch.float32, device=dev)
+    rowsum = torch.empty((b, h, w), dtype=torch.int32, device=dev)
+    peaks = torch.empty((b, 2), dtype=torch.int32, device=dev)
+    _centre_kernel[(rows,)](grey, centre, rowsum, peaks, h, w, W_PAD=w_pad,
+                            num_warps=min(16, max(1, w_pad // 128)))  # fmt: skip
+    table = torch.empty((b, h + 1, w + 1), dtype=torch.float32, device=dev)
+    _integral_kernel[(triton.cdiv(w, _COLUMNS), b)](rowsum, table, h, w, COLUMNS=_COLUMNS,
+                                                    ROWS=_ROWS)  # fmt: skip
+    on = rowsum  # reused: the running sums are read
+    off = torch.empty((b, h, w), dtype=torch.int32, device=dev)
+    _scales_kernel[grid](centre, table, on, off, peaks, h, w, *HALF_SIZES, BLOCK=_BLOCK,
+                         enable_fp_fusion=False)  # fmt: skip
+    out = torch.empty((b, 1, h, w), dtype=torch.float32, device=dev)
+    _normalise_kernel[grid](on, off, peaks, out, h, w, BLOCK=_BLOCK, enable_fp_fusion=False)
     return out
 
 
 @_fine_grained_op.register_fake
-def _(grey):
-    return grey.new_empty((grey.shape[0], 1, *grey.shape[1:]))
+def _(images):
+    return images.new_empty((images.shape[0], 1, *images.shape[2:]), dtype=torch.float32)
 
 
-def fine_grained_maps(grey: Tensor) -> Tensor:
-    """The fine-grained map ``[B, 1, H, W]`` float32 of 8-bit grey levels ``[B, H, W]``
-    (float32 holding 0..255) with H * W >= 2; the Triton version of the reference's body."""
-    return _fine_grained_op(grey.contiguous())
+def fine_grained_maps(images: Tensor) -> Tensor:
+    """The fine-grained map ``[B, 1, H, W]`` float32 of ``[B, C, H, W]`` images (uint8, or
+    float read as [0, 1]; any layout) with H * W >= 2: the Triton version of the
+    reference's ``_maps(grey_levels(images))``."""
+    b, _, h, w = images.shape
+    if images.numel() >= INT32_LIMIT or 255 * h * w >= INT32_LIMIT:
+        raise ValueError(
+            f"the Triton saliency indexes and sums in 32 bits: images of shape "
+            f"{tuple(images.shape)} are too large; use kernels='torch'"
+        )
+    return _fine_grained_op(images)

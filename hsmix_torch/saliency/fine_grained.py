@@ -15,14 +15,13 @@ import torch
 from torch import Tensor
 
 from .._checks import check_images
+from .._constants import HALF_SIZES
 from ..kernels import Kernels, choose
 from ._borders import reflect101_pad
 from ._common import grey_levels
 
 __all__ = ["fine_grained"]
 
-# Half window sizes in OpenCV's order; the window spans n - 1 pixels before the centre, n after.
-_HALF_SIZES = (12, 24, 48, 28, 56, 112)
 
 
 def _blur121(g: Tensor) -> Tensor:
@@ -74,18 +73,24 @@ def fine_grained(images: Tensor, *, kernels: Kernels = "auto") -> Tensor:
     b, _, h, w = images.shape
     if b == 0 or h * w <= 1:  # a 1x1 window has no surround: OpenCV's 0/0 gives 0
         return torch.zeros((b, 1, h, w), dtype=torch.float32, device=images.device)
-    return _maps_for(kernels, images.device)(grey_levels(images))
+    return _maps_for(kernels, images.device)(images)
 
 
 def _maps_for(kernels: str, device: torch.device) -> Callable[[Tensor], Tensor]:
-    """The map of grey levels that ``kernels`` picks on ``device`` (hsmix_torch.kernels)."""
+    """The map of ``[B, C, H, W]`` images that ``kernels`` picks on ``device``
+    (:mod:`hsmix_torch.kernels`): the torch ops, or the Triton kernels that equal them."""
 
     def load() -> Callable[[Tensor], Tensor]:
         from ..kernels.saliency import fine_grained_maps
 
         return fine_grained_maps
 
-    return choose("fine_grained", kernels, device, _maps, load)
+    return choose("fine_grained", kernels, device, _torch_maps, load)
+
+
+def _torch_maps(images: Tensor) -> Tensor:
+    """The fine-grained map of ``[B, C, H, W]`` images in torch ops."""
+    return _maps(grey_levels(images))
 
 
 def _maps(grey: Tensor) -> Tensor:
@@ -97,7 +102,7 @@ def _maps(grey: Tensor) -> Tensor:
     # Window corners are clamped to the table, so a replicate-padded table turns every corner
     # lookup into a plain slice (no gathers): row min(y + n + 1, H) of the table is row
     # pad + y + n + 1 of the padded one, and likewise for max(y - n + 1, 0) and for columns.
-    pad = max(_HALF_SIZES) + 1
+    pad = max(HALF_SIZES) + 1
     padded = torch.nn.functional.pad(table[:, None], (pad, pad, pad, pad), mode="replicate")[:, 0]
     dev = grey.device
     ys = torch.arange(h, device=dev)
@@ -111,7 +116,7 @@ def _maps(grey: Tensor) -> Tensor:
     def corner(dy: int, dx: int) -> Tensor:
         return padded[:, dy : dy + h, dx : dx + w]
 
-    for n in _HALF_SIZES:
+    for n in HALF_SIZES:
         lo, hi = pad - n + 1, pad + n + 1  # offsets of y1 (x1) and y2 (x2) in the padded table
         rows = (ys + n + 1).clamp(max=h) - (ys - n + 1).clamp(min=0)
         cols = (xs + n + 1).clamp(max=w) - (xs - n + 1).clamp(min=0)

@@ -27,6 +27,10 @@ class SlicGrid(NamedTuple):
         step: ``[B]`` int64 the step of the distance (the largest per-axis step).
         win: ``[B, A]`` int64 the per-axis step of the search window (the same rule applied
             again with n = K, the number of centres placed).
+        min_size: ``[B]`` int64 the connectivity step's smallest piece,
+            ``floor(min_size_factor * voxels / K)``.
+        rows: ``[B, 4A + 2]`` int64, the fields above side by side (``off, steps, counts,
+            step, win, min_size``): what the Triton kernels read.
         pads: the largest number of centres per axis over the batch's possible
             ``n_segments``: the centre tables are ``[B, *pads]``.
     """
@@ -36,6 +40,8 @@ class SlicGrid(NamedTuple):
     counts: Tensor
     step: Tensor
     win: Tensor
+    min_size: Tensor
+    rows: Tensor
     pads: tuple[int, ...]
 
 
@@ -63,44 +69,73 @@ def _regular_grid(shape: tuple[int, ...], n: int) -> tuple[list[int], list[int]]
     return offsets, rounded
 
 
-def _row(size: tuple[int, ...], n: int) -> list[int]:
-    """One table row: offsets, steps, counts, step, window steps (per axis of ``size``)."""
+def _row(size: tuple[int, ...], n: int, min_size_factor: float) -> list[int]:
+    """One table row: offsets, steps, counts, step, window steps (per axis of ``size``),
+    the smallest piece."""
     volume = (1,) * (3 - len(size)) + size  # scikit-image's (D, H, W)
     skip = 3 - len(size)
     off, steps = (v[skip:] for v in _regular_grid(volume, n))
     counts = [math.ceil((s - o) / t) for s, o, t in zip(size, off, steps, strict=True)]
     _, win = _regular_grid(volume, math.prod(counts))
-    return [*off, *steps, *counts, max(*steps, 1), *win[skip:]]
+    min_size = math.floor(min_size_factor * math.prod(size) / math.prod(counts))
+    return [*off, *steps, *counts, max(*steps, 1), *win[skip:], min_size]
 
 
 @torch.compiler.disable  # host arithmetic on sizes, cached: nothing for a graph
 @lru_cache(maxsize=64)
-def _table(size: tuple[int, ...], n_max: int) -> np.ndarray:
-    return np.array([_row(size, max(n, 1)) for n in range(n_max + 1)], dtype=np.int64)
+def _table(size: tuple[int, ...], n_max: int, min_size_factor: float) -> np.ndarray:
+    rows = [_row(size, max(n, 1), min_size_factor) for n in range(n_max + 1)]
+    return np.array(rows, dtype=np.int64)
 
 
 @torch.compiler.disable  # one copy to the device per size, cached
 @lru_cache(maxsize=64)
-def _device_table(size: tuple[int, ...], n_max: int, device: torch.device) -> Tensor:
-    return torch.from_numpy(_table(size, n_max)).to(device)
+def _device_table(
+    size: tuple[int, ...], n_max: int, min_size_factor: float, device: torch.device
+) -> Tensor:
+    return torch.from_numpy(_table(size, n_max, min_size_factor)).to(device)
 
 
-def slic_grid(size: tuple[int, ...], n_segments: Tensor, n_max: int) -> SlicGrid:
+def slic_grid(
+    size: tuple[int, ...], n_segments: Tensor, n_max: int, min_size_factor: float = 0.5
+) -> SlicGrid:
     """The grid of each image of spatial ``size`` (``(H, W)`` or ``(D, H, W)``) for
-    ``n_segments`` ``[B]`` (values above ``n_max`` clipped).
+    ``n_segments`` ``[B]`` (values above ``n_max`` clipped), with the connectivity step's
+    smallest piece for ``min_size_factor``.
 
     The table of every ``n`` up to ``n_max`` is built on the host from the sizes alone and
     cached per device, so looking rows up by a device tensor needs no synchronisation.
     """
     size = tuple(int(s) for s in size)
     a = len(size)
-    table = _table(size, n_max)
-    rows = _device_table(size, n_max, n_segments.device)[n_segments.clamp(1, n_max)]
+    factor = float(min_size_factor)
+    table = _table(size, n_max, factor)
+    rows = _device_table(size, n_max, factor, n_segments.device)[n_segments.clamp(1, n_max)]
     return SlicGrid(
         off=rows[:, :a],
         steps=rows[:, a : 2 * a],
         counts=rows[:, 2 * a : 3 * a],
         step=rows[:, 3 * a],
-        win=rows[:, 3 * a + 1 :],
+        win=rows[:, 3 * a + 1 : 4 * a + 1],
+        min_size=rows[:, 4 * a + 1],
+        rows=rows,
         pads=tuple(int(v) for v in table[:, 2 * a : 3 * a].max(0)),
     )
+
+
+def label_bound(
+    size: tuple[int, ...], n_max: int, min_size_factor: float, connectivity: bool = True
+) -> int:
+    """An upper bound of the labels + 1 of SLIC on this grid (the torch SLIC's and
+    scikit-image's) for any ``n_segments`` up to ``n_max``. Without connectivity: the grid's
+    centres. With it, every superpixel but the first holds at least ``min_size`` voxels
+    (smaller pieces merge into an earlier neighbour), so there are at most
+    ``voxels // min_size + 1``; with a ``min_size`` of 0, ``voxels``."""
+    size = tuple(int(s) for s in size)
+    voxels = math.prod(size)
+    table = _table(size, max(n_max, 1), float(min_size_factor))[1:]
+    a = len(size)
+    if not connectivity:
+        return int(table[:, 2 * a : 3 * a].prod(1).max())
+    smallest = int(table[:, -1].min())
+    return voxels if smallest < 1 else max(1, min(voxels, voxels // smallest + 1))

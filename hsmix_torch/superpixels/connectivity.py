@@ -9,17 +9,16 @@ Sums use integer atomics, so results are identical run to run on CUDA.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from .._constants import INT64_MAX, SCAN_DEPTH
 from ..kernels import choose
 
 __all__ = ["enforce_connectivity", "relabel_contiguous"]
 
-_INT64_MAX = torch.iinfo(torch.int64).max
 
 
 def _pairs(t: Tensor, axis: int) -> tuple[Tensor, Tensor]:
@@ -79,7 +78,6 @@ def _run_rounds(parent: Tensor, edges: list[Tensor], rounds: int) -> Tensor:
 # SCAN_DEPTH steps (6**24 < 2**63): exact for every component within SCAN_DEPTH steps of
 # its first voxel. Voxels further away come after those, in the order the search would
 # give them if nothing stood in the way (``_straight_order``).
-SCAN_DEPTH = 23
 
 
 def _sides(nd: int) -> list[tuple[int, int]]:
@@ -103,14 +101,14 @@ def _scan_order(root: Tensor, small: Tensor) -> tuple[Tensor, Tensor]:
     level = torch.where(member & (voxels == root), 0, -1)
     key = torch.zeros_like(root)
     for depth in range(1, SCAN_DEPTH + 1):
-        best = torch.full_like(root, _INT64_MAX)
+        best = torch.full_like(root, INT64_MAX)
         for i, (a, s) in enumerate(_sides(root.ndim - 1)):
             (lu, lv), (ku, _), (ru, rv), (_, bv) = (
                 _towards(t, a, s) for t in (level, key, root, best)
             )
             step = (lu == depth - 1) & (lv < 0) & (ru == rv)  # u at the last level -> v
             bv.copy_(torch.where(step, torch.minimum(bv, ku * 6 + i), bv))
-        reached = best != _INT64_MAX
+        reached = best != INT64_MAX
         if root.device.type == "cpu" and not bool(reached.any()):
             break  # nothing further on any level: stop (a free check on the host only)
         level = torch.where(reached, depth, level)
@@ -177,7 +175,7 @@ def relabel_contiguous(root: Tensor) -> tuple[Tensor, Tensor]:
     n = root.numel()
     flat = root.reshape(-1)
     pixels = torch.arange(n, device=root.device)
-    first = torch.full((n,), _INT64_MAX, dtype=torch.long, device=root.device)
+    first = torch.full((n,), INT64_MAX, dtype=torch.long, device=root.device)
     first.scatter_reduce_(0, flat, pixels, "amin")
     rep = first[flat]  # first pixel of each pixel's group
     is_first = (rep == pixels).view(b, -1)
@@ -185,29 +183,19 @@ def relabel_contiguous(root: Tensor) -> tuple[Tensor, Tensor]:
     return rank[rep].view(root.shape), is_first.sum(1)
 
 
-def _implementations(
-    labels: Tensor, edges: Callable[[], list[Tensor]], kernels: str
-) -> tuple[Callable[..., Tensor], Callable[..., tuple[Tensor, Tensor]]]:
-    """``(run_rounds(parent, rounds), merge_small(parent, min_size, jumps))`` in
-    the implementation that ``kernels`` picks (see :mod:`hsmix_torch.kernels`)."""
-
-    def torch_rounds(parent: Tensor, rounds: int) -> Tensor:
-        return _run_rounds(parent, edges(), rounds)
-
-    def load_rounds() -> Callable[..., Tensor]:
-        from ..kernels.connectivity import cc_rounds
-
-        return lambda parent, rounds: cc_rounds(parent, labels, rounds)
-
-    def load_merge() -> Callable[..., tuple[Tensor, Tensor]]:
-        from ..kernels.connectivity import merge_small
-
-        return merge_small
-
-    return (
-        choose("cc_rounds", kernels, labels.device, torch_rounds, load_rounds),
-        choose("merge_small", kernels, labels.device, _merge_small, load_merge),
-    )
+def _torch_connectivity(
+    labels: Tensor, min_size: Tensor, jumps: int, rounds: int, sync_free: bool
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The connectivity step in torch ops: ``(labels, K, resolved)`` after labelling
+    ``rounds`` rounds (more until stable, unless ``sync_free``) and ``jumps`` merge jumps."""
+    edges = _equal_edges(labels)
+    parent = torch.arange(labels.numel(), device=labels.device).view(labels.shape)
+    parent = _run_rounds(parent, edges, rounds)
+    if not sync_free:  # the one host synchronisation: are the components stable?
+        while not bool(_cc_converged(parent, edges)):
+            parent = _run_rounds(parent, edges, 4)
+    root, resolved = _merge_small(parent, min_size, jumps)
+    return (*relabel_contiguous(root.view(labels.shape)), resolved)
 
 
 def enforce_connectivity(
@@ -232,32 +220,37 @@ def enforce_connectivity(
     Args:
         labels: ``[B, *S]`` raw integer labels (S: ``(H, W)`` or ``(D, H, W)``).
         min_size: ``[B]`` int64 minimum size per image.
-        rounds: component-labelling rounds before the single convergence check (4 more
-            at a time, rarely, until it passes).
-        sync_free: run ``2 * rounds`` rounds and 12 merge jumps and skip the check: no host
-            synchronisation (enough for superpixels; a serpentine component longer than that
-            could stay split).
-        kernels: the labelling rounds and the merging in Triton or torch ops (the same
-            result).
+        rounds: the torch ops' component-labelling rounds before the convergence check (4
+            more at a time, rarely, until it passes).
+        sync_free: no host synchronisation: the torch ops run ``2 * rounds`` labelling
+            rounds (enough for superpixels; a serpentine component longer than that could
+            stay split) and follow merge chains of up to ``2**12`` merges.
+        kernels: ``"torch"``, ``"triton"`` or ``"auto"`` (see :mod:`hsmix_torch.kernels`).
+            The Triton kernels are exact in any mode (union-find components, merge chains
+            followed to their ends) and never synchronise; where the torch ops converge,
+            both give the same labels.
 
     Returns:
         ``(labels [B, *S] int64 contiguous per image in raster order, K [B] int64)``.
     """
-    n = labels.numel()
-    # The equal-label edge maps, made only where used (not by the sync-free Triton path).
-    edges = functools.cache(lambda: _equal_edges(labels))
-    run_rounds, merge_small = _implementations(labels, edges, kernels)
-    parent = torch.arange(n, device=labels.device).view(labels.shape)
-    parent = run_rounds(parent, 2 * rounds if sync_free else rounds)
-    jumps = 12 if sync_free else 6
-    while True:
-        root, merged_ok = merge_small(parent, min_size, jumps)
-        # The one host synchronisation: were the components and the merge chains resolved?
-        if sync_free or bool(_cc_converged(parent, edges()) & merged_ok):
-            break
-        parent = run_rounds(parent, 4)
-        jumps += 4
-    return relabel_contiguous(root.view(labels.shape))
+
+    def reference(labels: Tensor, min_size: Tensor) -> tuple[Tensor, Tensor]:
+        jumps = 12 if sync_free else 6
+        out, count, resolved = _torch_connectivity(
+            labels, min_size, jumps, rounds * (1 + sync_free), sync_free
+        )
+        # Unless sync-free: were the merge chains followed to their ends? (A host read.)
+        while not sync_free and not bool(resolved):
+            jumps += 4
+            out, count, resolved = _torch_connectivity(labels, min_size, jumps, rounds, False)
+        return out, count
+
+    def load() -> Callable[..., tuple[Tensor, Tensor]]:
+        from ..kernels.connectivity import connected_labels
+
+        return connected_labels
+
+    return choose("connectivity", kernels, labels.device, reference, load)(labels, min_size)
 
 
 def _merge_small(parent: Tensor, min_size: Tensor, jumps: int) -> tuple[Tensor, Tensor]:
@@ -284,7 +277,7 @@ def _merge_small(parent: Tensor, min_size: Tensor, jumps: int) -> tuple[Tensor, 
     # (by now all merged into it), the label of that first large component.
     slots = torch.arange(n, device=root.device)
     image = slots // voxels
-    first_large = torch.full((b,), _INT64_MAX, dtype=torch.long, device=root.device)
-    first_large.scatter_reduce_(0, image, torch.where(small, _INT64_MAX, slots), "amin")
-    joins = (root == image * voxels) & (first_large[image] != _INT64_MAX)
+    first_large = torch.full((b,), INT64_MAX, dtype=torch.long, device=root.device)
+    first_large.scatter_reduce_(0, image, torch.where(small, INT64_MAX, slots), "amin")
+    joins = (root == image * voxels) & (first_large[image] != INT64_MAX)
     return torch.where(joins, first_large[image], root), resolved

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -166,6 +167,20 @@ class FastSlicBackend(SuperpixelBackend):
             with ThreadPoolExecutor(workers) as pool:
                 list(pool.map(segment_one, range(len(counts))))  # list() re-raises errors
         return torch.from_numpy(out).to(images.device)
+
+    def label_bound(
+        self,
+        size: tuple[int, ...],
+        max_segments: int,
+        device: torch.device,
+        spacing: tuple[float, ...] | None = None,
+    ) -> int:
+        # fast-slic merges pieces below min_size_factor of the mean size (pixels / n) into a
+        # neighbour: at most n / min_size_factor pieces, and one more (tested).
+        pixels = math.prod(size)
+        if self.min_size_factor <= 0:
+            return pixels
+        return min(pixels, int(max(max_segments, 1) / self.min_size_factor) + 2)
 
     def __repr__(self) -> str:
         return f"FastSlicBackend(compactness={self.compactness!r}, num_threads={self.num_threads})"

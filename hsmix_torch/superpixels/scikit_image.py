@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._grid import label_bound
 from .base import SuperpixelBackend
 
 __all__ = ["SkimageBackend"]
@@ -65,3 +66,18 @@ class SkimageBackend(SuperpixelBackend):
                 **self.slic_kwargs,
             )
         return torch.from_numpy(out).to(images.device)
+
+    def label_bound(
+        self,
+        size: tuple[int, ...],
+        max_segments: int,
+        device: torch.device,
+        spacing: tuple[float, ...] | None = None,
+    ) -> int:
+        # scikit-image's grid and minimum segment size are the torch SLIC's (tested).
+        return label_bound(
+            size,
+            max_segments,
+            float(self.slic_kwargs.get("min_size_factor", 0.5)),  # type: ignore[arg-type]
+            bool(self.slic_kwargs.get("enforce_connectivity", True)),
+        )

@@ -25,7 +25,7 @@ from ..functional import fixed_point_sums, minmax_rescale
 from ..kernels import Kernels, check_kernels, choose
 from . import connectivity
 from ._color import rgb_to_lab
-from ._grid import SlicGrid, slic_grid
+from ._grid import SlicGrid, label_bound, slic_grid
 from .base import SuperpixelBackend, default_compactness
 
 __all__ = ["TorchSlicBackend", "slic"]
@@ -209,18 +209,47 @@ def _kmeans(
     return labels
 
 
+def _kmeans_from_grid(
+    feats: Tensor,
+    *,
+    grid: SlicGrid,
+    radius: int,
+    rounds: int,
+    spacing: tuple[float, ...] | None,
+    assign: Callable[..., Tensor] = _assign,
+) -> Tensor:
+    """:func:`_kmeans` from scikit-image's starting point (:func:`initial_state`): the
+    reference of the Triton k-means."""
+    centres, valid, labels, home = initial_state(feats, grid)
+    kw = dict(grid=grid, home=home, radius=radius, rounds=rounds, spacing=spacing)
+    return _kmeans(feats, centres, valid, labels, assign=assign, **kw)
+
+
+def _features_impl(kernels: str, device: torch.device) -> Callable[[Tensor, float], Tensor]:
+    """The features that ``kernels`` picks on ``device``: the Triton kernel equals
+    :func:`_features` but for its CIELAB powers (within about 1e-6, see
+    :mod:`hsmix_torch.kernels.slic_features`)."""
+
+    def load() -> Callable[[Tensor, float], Tensor]:
+        from ..kernels.slic_features import slic_features
+
+        return slic_features
+
+    return choose("slic_features", kernels, device, _features, load)
+
+
 def _kmeans_impl(kernels: str, device: torch.device, fused: bool) -> Callable[..., Tensor]:
     """The k-means rounds that ``kernels`` (and ``fused``) pick on ``device``
-    (see :mod:`hsmix_torch.kernels`)."""
+    (see :mod:`hsmix_torch.kernels`): labels ``[B, *S]`` (int64, or int32 from Triton)."""
     if fused:
-        return functools.partial(_kmeans, assign=_fused_assign())
+        return functools.partial(_kmeans_from_grid, assign=_fused_assign())
 
     def load() -> Callable[..., Tensor]:
         from ..kernels.slic_kmeans import slic_kmeans
 
         return slic_kmeans
 
-    return choose("slic_kmeans", kernels, device, _kmeans, load)
+    return choose("slic_kmeans", kernels, device, _kmeans_from_grid, load)
 
 
 def _check_options(
@@ -323,16 +352,11 @@ def slic(
         max_segments = int(n_segments.max()) if n_segments.numel() else 1
     m = default_compactness(c) if compactness is None else float(compactness)
     with torch.autocast(dev.type, enabled=False):
-        feats = _features(images, m)
-        grid = slic_grid(tuple(size), n_segments, max_segments)
-        centres, valid, labels, home = initial_state(feats, grid)
+        feats = _features_impl(kernels, dev)(images, m)
+        grid = slic_grid(tuple(size), n_segments, max_segments, min_size_factor)
         labels = _kmeans_impl(kernels, dev, fused)(
             feats,
-            centres,
-            valid,
-            labels,
             grid=grid,
-            home=home,
             radius=search_radius,
             rounds=max_num_iter,
             spacing=spacing,
@@ -341,10 +365,8 @@ def slic(
         if not enforce_connectivity:
             offsets = torch.arange(b, device=dev).view(b, *([1] * len(size))) * voxels
             return connectivity.relabel_contiguous(labels + offsets)[0]
-        k_placed = grid.counts.prod(1)
-        min_size = torch.floor(min_size_factor * voxels / k_placed.double()).long()
         return connectivity.enforce_connectivity(
-            labels, min_size, sync_free=sync_free, kernels=kernels
+            labels, grid.min_size, sync_free=sync_free, kernels=kernels
         )[0]
 
 
@@ -415,6 +437,15 @@ class TorchSlicBackend(SuperpixelBackend):
 
     def capturable(self, device: torch.device) -> bool:
         return self.sync_free  # HSMix passes max_segments: nothing else reads values back
+
+    def label_bound(
+        self,
+        size: tuple[int, ...],
+        max_segments: int,
+        device: torch.device,
+        spacing: tuple[float, ...] | None = None,
+    ) -> int:
+        return label_bound(size, max_segments, self.min_size_factor, self.enforce_connectivity)
 
     def __repr__(self) -> str:
         return (

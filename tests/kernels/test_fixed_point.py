@@ -10,7 +10,7 @@ triton = pytest.importorskip("triton")
 tl = triton.language
 
 # Imported after conftest has chosen the interpreter (without a GPU).
-from hsmix_torch.kernels.slic_kmeans import _round_half_even  # noqa: E402
+from hsmix_torch.kernels._common import round_half_even as _round_half_even  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 

@@ -1,15 +1,13 @@
-"""Soft-mixing weight maps ``L``: from relative saliency (published) or per-superpixel Beta."""
+"""Soft-mixing weight maps ``L`` from relative saliency, the published weights."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Literal
 
 import torch
 from torch import Tensor
 
-from ..kernels import Kernels, check_kernels, choose
 from .regions import composite_regions, minmax_normalize, paint_regions, region_reduce
 
 __all__ = ["relative_saliency", "saliency_lambda", "soft_lambda"]
@@ -62,7 +60,6 @@ def soft_lambda(
     aggregate: Literal["sum", "mean"] = "sum",
     *,
     partner_labels: Tensor | None = None,
-    kernels: Kernels = "auto",
 ) -> Tensor:
     """The published ``L`` of each pair: :func:`saliency_lambda` of the partner's
     :func:`relative_saliency` over the composite superpixel map of the hard mix.
@@ -74,39 +71,12 @@ def soft_lambda(
         hard_mask: ``[B, *S]`` bool ``M``, the partner's pixels of the hard mix.
         num_labels: label slots per image.
         aggregate: ``"sum"`` or ``"mean"``.
-        partner_labels: ``labels.index_select(0, partner)`` where the caller has it (the
-            torch ops then skip that copy; the kernel reads the partner's labels in place).
-        kernels: ``"auto"`` (a Triton kernel on CUDA, torch ops elsewhere), ``"triton"``
-            or ``"torch"`` (:mod:`hsmix_torch.kernels`); the same map either way.
+        partner_labels: ``labels.index_select(0, partner)`` where the caller has it.
 
     Returns:
         ``[B, *S]`` float32 ``L``.
     """
-
     _check_soft_lambda(saliency, labels, partner, hard_mask, num_labels, aggregate, partner_labels)
-
-    def reference(*args: object) -> Tensor:
-        return _soft_lambda(*args, partner_labels=partner_labels)  # type: ignore[arg-type]
-
-    def load() -> Callable[..., Tensor]:
-        from ..kernels.mixing_maps import soft_lambda
-
-        return soft_lambda
-
-    fn = choose("soft_lambda", check_kernels(kernels), labels.device, reference, load)
-    return fn(saliency, labels, partner, hard_mask, num_labels, aggregate)
-
-
-def _soft_lambda(
-    saliency: Tensor,
-    labels: Tensor,
-    partner: Tensor,
-    hard_mask: Tensor,
-    num_labels: int,
-    aggregate: Literal["sum", "mean"],
-    partner_labels: Tensor | None = None,
-) -> Tensor:
-    """:func:`soft_lambda` in torch ops (the reference of its Triton kernel)."""
     if partner_labels is None:
         partner_labels = labels.index_select(0, partner)
     relative = relative_saliency(saliency, saliency.index_select(0, partner))
@@ -123,8 +93,7 @@ def _check_soft_lambda(
     aggregate: object,
     partner_labels: object,
 ) -> None:
-    """Shapes, dtypes and devices of :func:`soft_lambda`'s arguments (no values: no sync).
-    The Triton kernel indexes with them, so a mismatch must not reach it."""
+    """Shapes, dtypes and devices of :func:`soft_lambda`'s arguments (no values: no sync)."""
     named = {"saliency": saliency, "labels": labels, "partner": partner, "hard_mask": hard_mask}
     if partner_labels is not None:
         named["partner_labels"] = partner_labels

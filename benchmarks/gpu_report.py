@@ -1,0 +1,710 @@
+"""The static GPU report: what one HSMix forward costs on a GPU, read from its compiled code
+on a machine without one.
+
+1. Record every launch of one forward at the defaults on CUDA (the Triton kernels, the
+   torch SLIC with its sync-free options, the per-superpixel tables sized by the backend's
+   label bound), on the CPU: ``launches.record`` (no kernel is interpreted; each kernel op's
+   result comes from its torch-ops reference).
+2. Compile each distinct kernel variant (a kernel with its constexprs and the argument
+   specialisation a launch gets) for sm_75, sm_80, sm_86, sm_89 and sm_90, to PTX and a
+   cubin, with Triton's own compiler and ``ptxas``; no GPU is needed.
+3. Print per variant: registers and spill bytes per target, shared memory and occupancy on
+   an H100, 64-bit divisions and remainders in the PTX, SASS instructions, bytes touched;
+   and per forward: launches (Triton and torch ops), host reads, and two floors on an H100.
+
+The floors, on an H100 SXM (132 SMs, 4 warp schedulers each issuing one warp instruction
+per cycle at 1.755 GHz; 3.35 TB/s of HBM):
+
+- instruction issue: per launch, warps (programs times ``num_warps``) times the SASS
+  instructions a warp issues (every instruction of the kernel once per trip of its
+  enclosing loops, a call adding its callee's instructions), over the issue rate. Loop
+  trips come from the launch's arguments where a kernel's runtime loop has a hint
+  (``TRIPS``), else 1. Triton kernels only; the torch ops are counted in the memory floor.
+- memory: per launch, the bytes of every tensor the kernel's code reads or writes (each
+  whole, once: pointer parameters its PTX never loads are left out), and per torch op the
+  bytes of its inputs and outputs, over the HBM bandwidth.
+
+Both are floors of a kind a reviewer can check without a GPU, not predictions: launch
+latency, caches, divergence and occupancy are left out (see gpu_check.sh for the measured
+profile). The budget (``--check``): every variant compiles on every target with no spills
+and no 64-bit division or remainder, every per-pixel kernel within 128 registers.
+
+    python benchmarks/gpu_report.py                     # B=16 RGB 224, n 30-80
+    python benchmarks/gpu_report.py --volumes           # B=2 grey 96^3
+    python benchmarks/gpu_report.py --small --check     # the CI test's shapes
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from benchmarks.common import print_table  # noqa: E402
+from benchmarks.launches import Launch, Recording, record  # noqa: E402
+
+TARGETS = (75, 80, 86, 89, 90)
+H100 = {
+    "sms": 132,
+    "schedulers": 4,
+    "clock_hz": 1.755e9,
+    "hbm_bytes_s": 3.35e12,
+    "regs_per_sm": 65536,
+    "max_warps": 64,
+    "max_blocks": 32,
+    "smem_per_sm": 233472,  # 228 KiB
+    "smem_reserved_per_block": 1024,
+}
+PER_PIXEL_REGISTERS = 128  # the budget of kernels with a program per block of pixels
+_DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "int64": torch.int64,
+    "int32": torch.int32,
+    "int16": torch.int16,
+    "int8": torch.int8,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+
+
+def _tensor_arg(args: dict[str, Any], name: str) -> torch.Tensor:
+    return args[name]["tensor"]
+
+
+def _round_trips(args: dict[str, Any], kw: dict[str, Any]) -> float:
+    """The k-means round kernel: each program loops over its home cell's box of voxels,
+    BLOCK at a time (the box bounds as the kernel derives them from the grid rows)."""
+    rows = _tensor_arg(args, "rows_ptr")  # [B, 4A + 2]
+    a = kw["A"]
+    pads = [args[n] if isinstance(args[n], int) else 1 for n in ("NZ_PAD", "NY_PAD", "NX_PAD")]
+    sizes = [args[n] if isinstance(args[n], int) else 1 for n in ("D", "H", "W")]
+    extents = []
+    for axis in range(a):
+        off, step, count = rows[:, axis, None], rows[:, a + axis, None], rows[:, 2 * a + axis, None]
+        i = torch.arange(pads[3 - a + axis])[None, :]
+        first = torch.where(i == 0, 0, off + step * i - (step - 1) // 2)
+        last = torch.where(i + 1 >= count, sizes[3 - a + axis], off + step * (i + 1) - (step - 1) // 2)
+        extents.append(torch.where(i < count, last - first, 0))  # [B, pad]
+    pix = extents[0]
+    for e in extents[1:]:
+        pix = pix[..., None] * e.view(e.shape[0], *([1] * (pix.ndim - 1)), -1)
+    return float(torch.ceil(pix.double() / kw["BLOCK"]).mean())
+
+
+def _row_programs(args: dict[str, Any], kw: dict[str, Any]) -> tuple[int, int, int, int]:
+    """``(images, D, H, W)`` of a connectivity launch (programs: rows x blocks of W)."""
+    d, h, w = (args[n] if isinstance(args[n], int) else 1 for n in ("D", "H", "W"))
+    return args["labels_ptr"]["numel"] // (d * h * w), d, h, w
+
+
+def _union_find_trips(
+    labels: torch.Tensor, shape: tuple[int, int, int, int], block: int
+) -> tuple[float, float]:
+    """Mean loop trips per program of the union and compress kernels on these labels: the
+    kernels' union-find run in lockstep (every lane one step per round; links to the same
+    root in lane order), each program's trips the most of its lanes'."""
+    labels = labels.reshape(-1).numpy()
+    b, d, h, w = shape
+    n = labels.size
+    idx = np.arange(n)
+    x = idx % w
+    first = (x == 0) | (labels != np.roll(labels, 1))
+    start = np.maximum.accumulate(np.where(first, idx, 0))
+    parent = np.where(first, 0, start + 1)  # the runs kernel
+    programs = (idx // w) * -(-w // block) + x // block
+    union = []
+    steps = [(w, (idx // w) % h < h - 1)] + ([(w * h, (idx // (w * h)) % d < d - 1)] if d > 1 else [])
+    for step, has in steps:
+        a = idx[has]
+        a = a[labels[a] == labels[a + step]]
+        owner, b_ = programs[a], a + step
+        trips = np.zeros(a.size, dtype=np.int64)
+        todo = np.ones(a.size, dtype=bool)
+        while todo.any():
+            trips += todo
+            pa, pb = parent[a], parent[b_]
+            up_a = todo & (pa != 0)
+            up_b = todo & (pa == 0) & (pb != 0)
+            a = np.where(up_a, pa - 1, a)
+            b_ = np.where(up_b, pb - 1, b_)
+            roots = todo & (pa == 0) & (pb == 0)
+            link = roots & (a != b_)
+            hi, lo = np.maximum(a, b_), np.minimum(a, b_)
+            won = np.zeros(a.size, dtype=bool)
+            lanes = np.flatnonzero(link)
+            _, firsts = np.unique(hi[lanes], return_index=True)
+            winners = lanes[firsts]
+            winners = winners[parent[hi[winners]] == 0]
+            parent[hi[winners]] = lo[winners] + 1
+            won[winners] = True
+            todo &= ~(roots & (a == b_)) & ~won
+        per_program = np.zeros(programs.max() + 1, dtype=np.int64)
+        np.maximum.at(per_program, owner, trips)
+        union.append(per_program.mean())
+    depth = np.zeros(n, dtype=np.int64)
+    r = idx.copy()
+    while True:
+        v = parent[r]
+        up = v != 0
+        if not up.any():
+            break
+        depth += up
+        r = np.where(up, v - 1, r)
+    per_program = np.zeros(programs.max() + 1, dtype=np.int64)
+    np.maximum.at(per_program, programs, depth + 1)
+    return float(np.mean(union)) if union else 1.0, float(per_program.mean())
+
+
+_COMPRESS_TRIPS: dict[int, float] = {}  # by the parent table's address, for the next launch
+
+
+def _union_trips(args: dict[str, Any], kw: dict[str, Any]) -> float:
+    labels = _tensor_arg(args, "labels_ptr")
+    union, compress = _union_find_trips(labels, _row_programs(args, kw), kw["BLOCK"])
+    _COMPRESS_TRIPS[args["parent_ptr"]["ptr"]] = compress
+    return union
+
+
+def _compress_trips(args: dict[str, Any], kw: dict[str, Any]) -> float:
+    return _COMPRESS_TRIPS.get(args["parent_ptr"]["ptr"], 1.0)
+
+
+# Mean trips per program of a kernel's runtime loop, from its launch's arguments.
+TRIPS: dict[str, Callable[[dict[str, Any], dict[str, Any]], float]] = {
+    "_round_kernel": _round_trips,
+    "_union_kernel": _union_trips,
+    "_compress_kernel": _compress_trips,
+}
+
+
+# ----------------------------------------------------------------------------- variants
+def _jit_function(launch: Launch):  # noqa: ANN202
+    """A compilable ``JITFunction`` of the launch's kernel (the interpreter's holds the
+    Python function)."""
+    from triton.runtime.jit import JITFunction
+
+    module = importlib.import_module(launch.module)
+    fn = getattr(module, launch.name)
+    return JITFunction(fn.fn, **launch.jit_options) if not isinstance(fn, JITFunction) else fn
+
+
+def _stand_ins(launch: Launch) -> list[Any]:
+    """Arguments that specialise as the launch's do: tensors of its dtypes and alignment."""
+    out = []
+    for a in launch.args:
+        if isinstance(a, dict):
+            t = torch.empty(8, dtype=_DTYPES[a["dtype"]])
+            out.append(t if a["aligned"] else t[1:])
+        else:
+            out.append(a)
+    return out
+
+
+def _specialise(launch: Launch) -> dict[str, Any]:
+    """The signature, constexprs, attributes and options Triton compiles this launch with
+    (its own binder, as a launch on a CUDA device runs it)."""
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import make_backend
+    from triton.runtime.jit import create_function_from_signature
+
+    fn = _jit_function(launch)
+    backend = make_backend(GPUTarget("cuda", 90, 32))
+    binder = create_function_from_signature(fn.signature, fn.params, backend)
+    bound, spec, opts = binder(*_stand_ins(launch), **launch.kwargs)
+    _, signature, constexprs, attrs = fn._pack_args(backend, launch.kwargs, bound, spec, opts)
+    return {
+        "module": launch.module,
+        "name": launch.name,
+        "jit_options": launch.jit_options,
+        "signature": signature,
+        "constexprs": [[list(k), v] for k, v in sorted(constexprs.items())],
+        "attrs": [[list(k), v] for k, v in sorted(attrs.items())],
+        "kwargs": {k: v for k, v in launch.kwargs.items() if k not in fn.arg_names},
+        "params": fn.arg_names,
+    }
+
+
+def _variant_key(spec: dict[str, Any]) -> str:
+    return json.dumps(
+        {k: spec[k] for k in ("module", "name", "signature", "constexprs", "attrs", "kwargs")},
+        sort_keys=True,
+        default=str,
+    )
+
+
+def _short(spec: dict[str, Any]) -> str:
+    """The variant's constexprs and specialised integers, by name, for the table."""
+    names = spec["params"]
+    parts = []
+    for (i,), v in spec["constexprs"]:
+        parts.append(f"{names[i]}={v}")
+    for (i,), attrs in spec["attrs"]:
+        if attrs and spec["signature"][names[i]][0] != "*":
+            parts.append(f"{names[i]}%16")
+    return " ".join(parts)
+
+
+# ----------------------------------------------------------------------------- compiling
+_BIN = None
+
+
+def _tool(name: str) -> str:
+    import triton
+
+    return str(Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / name)
+
+
+def _sass(cubin: bytes) -> str:
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+        f.write(cubin)
+        f.flush()
+        run = subprocess.run([_tool("cuobjdump"), "-sass", f.name], capture_output=True, text=True)
+    return run.stdout
+
+
+_INSTR = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)([^;]*);")
+
+
+def _dynamic_instructions(sass: str, trips: float) -> tuple[int, float]:
+    """``(static, dynamic)`` SASS instructions of a kernel per warp: each instruction once
+    per trip of its enclosing loops (backward branches; each runtime loop ``trips`` times),
+    a CALL adding its callee's instructions (up to its RET). NOPs and the final self-branch
+    are not counted."""
+    code = []
+    for m in _INSTR.finditer(sass):
+        addr, op, rest = int(m.group(1), 16), m.group(3), m.group(4)
+        code.append((addr, op, rest))
+    if not code:
+        return 0, 0.0
+    index = {addr: i for i, (addr, _, _) in enumerate(code)}
+
+    def target(rest: str) -> int | None:
+        m = re.search(r"0x([0-9a-f]+)", rest)
+        return int(m.group(1), 16) if m else None
+
+    # The kernel body ends at its last EXIT or BRA before the first callee.
+    callees = sorted({t for _, op, rest in code if op.startswith("CALL") and (t := target(rest))})
+    end = index.get(callees[0], len(code)) if callees else len(code)
+    weight = [1.0] * len(code)
+    for i in range(end):
+        addr, op, rest = code[i]
+        t = target(rest)
+        if op.startswith("BRA") and t is not None and t < addr and t in index and t != addr:
+            for j in range(index[t], i + 1):
+                weight[j] *= trips
+    callee_size = {}
+    for c in callees:
+        n = 0
+        for addr, op, _ in code[index[c] :]:
+            n += 1
+            if op.startswith("RET"):
+                break
+        callee_size[c] = n
+    static = 0
+    dynamic = 0.0
+    for i in range(end):
+        addr, op, rest = code[i]
+        if op == "NOP" or (op.startswith("BRA") and target(rest) == addr):
+            continue
+        static += 1
+        dynamic += weight[i]
+        if op.startswith("CALL"):
+            dynamic += weight[i] * callee_size.get(target(rest) or -1, 0)
+    return static, dynamic
+
+
+def _ptx_params_used(ptx: str, names: list[str]) -> list[int]:
+    """Indices of the kernel parameters the PTX loads."""
+    used = set(int(i) for i in re.findall(r"ld\.param\.[a-z0-9]+\s+%\w+,\s*\[\w+_param_(\d+)", ptx))
+    return sorted(i for i in used if i < len(names))
+
+
+def _compile_one(job: tuple[dict[str, Any], int]) -> dict[str, Any]:
+    """Compile one variant for one target (in a worker without TRITON_INTERPRET)."""
+    spec, cc = job
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource, make_backend
+    from triton.runtime.jit import JITFunction
+
+    module = importlib.import_module(spec["module"])
+    fn = getattr(module, spec["name"])
+    if not isinstance(fn, JITFunction):
+        raise RuntimeError(f"{spec['name']} is not compiled here: TRITON_INTERPRET is set")
+    target = GPUTarget("cuda", cc, 32)
+    backend = make_backend(target)
+    options = backend.parse_options(spec["kwargs"])
+    constexprs = {tuple(k): v for k, v in spec["constexprs"]}
+    attrs = {tuple(k): v for k, v in spec["attrs"]}
+    try:
+        kernel = triton.compile(
+            ASTSource(fn, spec["signature"], constexprs, attrs),
+            target=target,
+            options=options.__dict__,
+        )
+    except Exception as err:  # noqa: BLE001 - a failure is a result of the report
+        return {"cc": cc, "error": f"{type(err).__name__}: {str(err)[-1500:]}"}
+    ptx = kernel.asm["ptx"]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "k.ptx"
+        src.write_text(ptx)
+        arch = f"sm_{cc}a" if cc >= 90 else f"sm_{cc}"
+        fmad = [] if options.enable_fp_fusion else ["--fmad=false"]
+        log = subprocess.run(
+            [
+                _tool("ptxas"),
+                *fmad,
+                "-v",
+                "--regAllocOptLevel=2",
+                f"--gpu-name={arch}",
+                str(src),
+                "-o",
+                str(Path(tmp) / "k.cubin"),
+            ],
+            capture_output=True,
+            text=True,
+        ).stderr
+    regs = re.search(r"Used (\d+) registers", log)
+    spills = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", log)
+    stack = re.search(r"(\d+) bytes stack frame", log)
+    return {
+        "cc": cc,
+        "registers": int(regs.group(1)) if regs else -1,
+        "spill_bytes": sum(map(int, spills.groups())) if spills else -1,
+        "stack_bytes": int(stack.group(1)) if stack else 0,
+        "shared": int(kernel.metadata.shared),
+        "num_warps": int(options.num_warps),
+        "div64": len(re.findall(r"\b(?:div|rem)(?:\.full)?\.[su]64\b", ptx)),
+        "ptx_lines": ptx.count("\n"),
+        "params_used": _ptx_params_used(ptx, spec["params"]),
+        "sass": _sass(kernel.asm["cubin"]) if cc == 90 else "",
+    }
+
+
+def compile_variants(
+    specs: list[dict[str, Any]], targets: tuple[int, ...], jobs: int
+) -> list[dict[int, dict[str, Any]]]:
+    """Per variant, per target: the compiled figures (see ``_compile_one``)."""
+    work = [(s, cc) for s in specs for cc in targets]
+    env_interpret = os.environ.pop("TRITON_INTERPRET", None)  # workers compile for real
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_spawn()) as pool:
+            results = list(pool.map(_compile_one, work))
+    finally:
+        if env_interpret is not None:
+            os.environ["TRITON_INTERPRET"] = env_interpret
+    out: list[dict[int, dict[str, Any]]] = [{} for _ in specs]
+    for (s, cc), r in zip(work, results, strict=True):
+        out[specs.index(s)][cc] = r
+    return out
+
+
+def _spawn():  # noqa: ANN202
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn")
+
+
+# ------------------------------------------------------------------------------- figures
+def occupancy(registers: int, shared: int, num_warps: int) -> float:
+    """Resident warps over the maximum on an H100 for a kernel's resources."""
+    per_warp = math.ceil(max(registers, 1) * 32 / 256) * 256
+    by_regs = H100["regs_per_sm"] // (per_warp * num_warps)
+    by_warps = H100["max_warps"] // num_warps
+    by_smem = H100["smem_per_sm"] // (shared + H100["smem_reserved_per_block"])
+    blocks = min(by_regs, by_warps, by_smem, H100["max_blocks"])
+    return blocks * num_warps / H100["max_warps"]
+
+
+@dataclass
+class Report:
+    config: str
+    recording: Recording
+    variants: list[dict[str, Any]]  # per variant: spec, per-target results, launches, floors
+    summary: dict[str, Any]
+
+
+def build_report(config: str, rec: Recording, targets: tuple[int, ...], jobs: int) -> Report:
+    specs: list[dict[str, Any]] = []
+    keys: dict[str, int] = {}
+    of_launch = []
+    for launch in rec.launches:
+        spec = _specialise(launch)
+        key = _variant_key(spec)
+        if key not in keys:
+            keys[key] = len(specs)
+            specs.append(spec)
+        of_launch.append(keys[key])
+    compiled = compile_variants(specs, targets, jobs)
+    issue_rate = H100["sms"] * H100["schedulers"] * H100["clock_hz"]
+    variants = []
+    for v, spec in enumerate(specs):
+        results = compiled[v]
+        ref = results.get(90) or next(iter(results.values()))
+        launches = [rec.launches[i] for i, k in enumerate(of_launch) if k == v]
+        warps_instr = 0.0
+        nbytes = 0
+        static = 0
+        for launch in launches:
+            args = dict(zip(spec["params"], launch.args, strict=False))
+            hint = TRIPS.get(launch.name)
+            trips = hint(args, launch.kwargs) if hint else 1.0
+            static, per_warp = _dynamic_instructions(ref.get("sass", ""), trips)
+            warps_instr += launch.programs * ref.get("num_warps", 4) * per_warp
+            used = {}
+            for i in ref.get("params_used", []):
+                a = launch.args[i] if i < len(launch.args) else None
+                if isinstance(a, dict):
+                    used[(a["ptr"], a["nbytes"])] = a["nbytes"]
+            nbytes += sum(used.values())
+        variants.append(
+            {
+                "kernel": spec["name"],
+                "variant": _short(spec),
+                "spec": spec,
+                "results": results,
+                "launches": len(launches),
+                "sass_instructions": static,
+                "issue_s": warps_instr / issue_rate,
+                "bytes": nbytes,
+                "occupancy_h100": occupancy(
+                    ref.get("registers", 255), ref.get("shared", 0), ref.get("num_warps", 4)
+                )
+                if "error" not in ref
+                else 0.0,
+            }
+        )
+    triton_bytes = sum(v["bytes"] for v in variants)
+    summary = {
+        "config": config,
+        "launches": rec.triton_launches + rec.torch_launches,
+        "triton_launches": rec.triton_launches,
+        "torch_launches": rec.torch_launches,
+        "host_reads": sum(rec.host_reads.values()),
+        "issue_floor_ms": 1e3 * sum(v["issue_s"] for v in variants),
+        "memory_floor_ms": 1e3
+        * (triton_bytes + sum(rec.torch_bytes.values()))
+        / H100["hbm_bytes_s"],
+        "triton_bytes": triton_bytes,
+        "torch_bytes": sum(rec.torch_bytes.values()),
+        "torch_bytes_by_op": dict(rec.torch_bytes.most_common()),
+        "torch_ops": dict(rec.torch_ops.most_common()),
+    }
+    return Report(config, rec, variants, summary)
+
+
+# ------------------------------------------------------------------------------- budget
+PER_PIXEL_KERNELS_EXEMPT: set[str] = set()  # kernels with one program per table row, not pixels
+
+
+def violations(report: Report) -> list[str]:
+    """What breaks the budget: a failed compile, spills, 64-bit division or remainder, a
+    per-pixel kernel over ``PER_PIXEL_REGISTERS`` registers."""
+    out = []
+    for v in report.variants:
+        for cc, r in sorted(v["results"].items()):
+            where = f"{v['kernel']} [{v['variant']}] sm_{cc}"
+            if "error" in r:
+                out.append(f"{where}: does not compile: {r['error']}")
+                continue
+            if r["spill_bytes"] != 0:
+                out.append(f"{where}: spills {r['spill_bytes']} bytes")
+            if r["div64"]:
+                out.append(f"{where}: {r['div64']} 64-bit divisions or remainders")
+            if v["kernel"] not in PER_PIXEL_KERNELS_EXEMPT and r["registers"] > PER_PIXEL_REGISTERS:
+                out.append(f"{where}: {r['registers']} registers > {PER_PIXEL_REGISTERS}")
+    return out
+
+
+# ------------------------------------------------------------------------------- configs
+def _forward(config: str) -> Callable[[], object]:
+    """The forward of a configuration, at the defaults ``"auto"`` takes on CUDA."""
+    from hsmix_torch import HSMix
+    from hsmix_torch.data import sample_batch, sample_volumes
+    from hsmix_torch.superpixels import get_backend
+
+    name, _, shape = config.partition(":")
+    b, channels, *size = (int(v) for v in shape.split("x"))
+    if len(size) == 3:
+        images, masks = sample_volumes(size[0], count=b)
+        images = (
+            torch.nn.functional.interpolate(images, size=tuple(size))
+            if (tuple(images.shape[2:]) != tuple(size))
+            else images
+        )
+        masks = torch.nn.functional.interpolate(masks[:, None].float(), size=tuple(size))[
+            :, 0
+        ].long()
+        n_segments, classes = (100, 200), 3
+    else:
+        images, masks = sample_batch(size[0], count=b, channels=channels)
+        if size[0] != size[1]:
+            images, masks = images[..., : size[1]], masks[..., : size[1]]
+        n_segments, classes = (30, 80), 2
+    if name == "small":
+        n_segments = (8, 16)
+    aug = HSMix(
+        n_segments=n_segments,
+        num_classes=classes,
+        superpixels=get_backend("torch", sync_free=True),  # what "auto" runs on CUDA
+    )
+    return lambda: aug(images, masks)
+
+
+CONFIGS = {
+    "default": ["rgb:16x3x224x224"],
+    "volumes": ["volume:2x1x96x96x96"],
+    "small": ["small:2x3x48x40", "small:2x1x33x47", "small:2x1x12x14x10"],
+}
+
+
+def report_for(config: str, targets: tuple[int, ...], jobs: int) -> Report:
+    rec = record(_forward(config))
+    return build_report(config, rec, targets, jobs)
+
+
+def _rows(report: Report) -> list[dict[str, Any]]:
+    rows = []
+    for v in sorted(report.variants, key=lambda v: -v["issue_s"]):
+        res = v["results"]
+
+        def per_target(key: str) -> str:
+            return "/".join(str(res[cc].get(key, "err")) for cc in sorted(res))
+
+        sm90 = res.get(90, {})
+        rows.append(
+            {
+                "kernel": v["kernel"].strip("_"),
+                "variant": v["variant"][:60],
+                "launches": v["launches"],
+                "registers": per_target("registers"),
+                "spills": per_target("spill_bytes"),
+                "div64": max(r.get("div64", 0) for r in res.values()),
+                "shared": sm90.get("shared", ""),
+                "occ_h100": f"{v['occupancy_h100']:.2f}",
+                "sass": v["sass_instructions"],
+                "issue_us": v["issue_s"] * 1e6,
+                "MB": v["bytes"] / 1e6,
+            }
+        )
+    return rows
+
+
+COLUMNS = [
+    "kernel",
+    "variant",
+    "launches",
+    "registers",
+    "spills",
+    "div64",
+    "shared",
+    "occ_h100",
+    "sass",
+    "issue_us",
+    "MB",
+]
+
+
+def print_report(report: Report, markdown: bool = False) -> None:
+    s = report.summary
+    print(
+        f"\n## {report.config}: {len(report.variants)} kernel variants "
+        f"(registers and spill bytes per target, sm_" + "/".join(map(str, TARGETS)) + ")"
+    )
+    rows = _rows(report)
+    if markdown:
+        print("| " + " | ".join(COLUMNS) + " |")
+        print("|" + "---|" * len(COLUMNS))
+        for r in rows:
+            print(
+                "| "
+                + " | ".join(
+                    f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in COLUMNS
+                )
+                + " |"
+            )
+    else:
+        print_table(rows, COLUMNS)
+    print(
+        f"\nPer forward ({report.config}): {s['launches']} launches ({s['triton_launches']} "
+        f"Triton, {s['torch_launches']} torch ops), {s['host_reads']} host reads; H100 floors: "
+        f"instruction issue {s['issue_floor_ms']:.3f} ms (Triton), memory "
+        f"{s['memory_floor_ms']:.3f} ms ({s['triton_bytes'] / 1e6:.1f} MB Triton + "
+        f"{s['torch_bytes'] / 1e6:.1f} MB torch ops)"
+    )
+    top = ", ".join(f"{k.split('::')[1]} {n}" for k, n in list(s["torch_ops"].items())[:12])
+    print(f"torch ops: {top}")
+    heavy = ", ".join(
+        f"{k.split('::')[1]} {n / 1e6:.1f}" for k, n in list(s["torch_bytes_by_op"].items())[:8]
+    )
+    print(f"torch op MB: {heavy}; host reads: {dict(report.recording.host_reads)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--volumes", action="store_true", help="B=2 grey 96^3 volumes")
+    p.add_argument("--small", action="store_true", help="the CI test's small shapes")
+    p.add_argument("--config", nargs="*", help="explicit NAME:BxCxHxW[xD] configurations")
+    p.add_argument("--targets", type=int, nargs="*", default=list(TARGETS))
+    p.add_argument("--jobs", type=int, default=max(1, min(4, os.cpu_count() or 1)))
+    p.add_argument("--check", action="store_true", help="exit 1 when the budget is broken")
+    p.add_argument("--markdown", action="store_true", help="tables in Markdown (RESULTS.md)")
+    p.add_argument("--json", type=Path, help="write every figure as JSON")
+    args = p.parse_args(argv)
+    # Recording needs the interpreter when the kernel modules are first imported (the
+    # compile workers are spawned without it).
+    os.environ["TRITON_INTERPRET"] = "1"
+    configs = (
+        args.config or CONFIGS["small" if args.small else "volumes" if args.volumes else "default"]
+    )
+    targets = tuple(args.targets)
+    broken = []
+    dump = []
+    for config in configs:
+        report = report_for(config, targets, args.jobs)
+        print_report(report, args.markdown)
+        broken += violations(report)
+        dump.append(
+            {
+                "summary": report.summary,
+                "variants": [
+                    {k: v for k, v in var.items() if k != "spec"}
+                    | {
+                        "results": {
+                            cc: {k: x for k, x in r.items() if k != "sass"}
+                            for cc, r in var["results"].items()
+                        }
+                    }
+                    for var in report.variants
+                ],
+            }
+        )
+    if args.json:
+        args.json.write_text(json.dumps(dump, indent=1, default=str))
+    print(f"\nBudget: {len(broken)} violations" + "".join(f"\n  {b}" for b in broken[:50]))
+    return 1 if (args.check and broken) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
