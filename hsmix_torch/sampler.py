@@ -11,7 +11,6 @@ the key and the label, whatever size of label table a device uses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 

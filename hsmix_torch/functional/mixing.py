@@ -113,8 +113,9 @@ def _mix_batch(
         return torch.where(soft.view(-1, *([1] * (a.ndim - 1))), mixed_soft, mixed_hard)
     n = a.shape[0]
     if torch.is_grad_enabled() and a.requires_grad:  # out= does not record gradients
-        return torch.cat([hard_mix(a, partner_rows, hard_mask), soft_mix(a, partner_rows,
-                                                                           soft_lambda)])
+        return torch.cat(
+            [hard_mix(a, partner_rows, hard_mask), soft_mix(a, partner_rows, soft_lambda)]
+        )
     # Both branches write into one [2B, ...] tensor: no concatenation copy.
     out = torch.empty((2 * n, *a.shape[1:]), dtype=a.dtype, device=a.device)
     hard_mix(a, partner_rows, hard_mask, out=out[:n])

@@ -25,7 +25,6 @@ __all__ = [
 ]
 
 
-
 def superpixel_mask(labels: Tensor, selected: Tensor) -> Tensor:
     """Union of the selected superpixels.
 

@@ -98,5 +98,3 @@ def region_beta(key: Tensor, num_labels: int, alpha: float, attempts: int = 12) 
         gammas.append(value)
     total = (gammas[0] + gammas[1]).clamp(min=torch.finfo(torch.float64).tiny)
     return (gammas[0] / total).float()
-
-

@@ -23,7 +23,8 @@ nothing returns at once; the first also seeds level 0); three kernels that find 
 component's last meeting with an earlier component (``atomic_max`` of its level, then of its
 order; then the one meeting that equals both writes the choice) and each image's first large
 component (``atomic_min``); each voxel then follows its component's merge chain to its end
-and marks its group's first voxel; a cumulative sum numbers the groups; the last kernel writes the labels.
+and marks its group's first voxel; a cumulative sum numbers the groups; the last kernel
+writes the labels.
 
 Programs work on rows (``[B * D * H]`` rows of W voxels, W blocks of them), so coordinates
 come from the program, not from divisions per voxel; indices are 32-bit.
@@ -125,8 +126,11 @@ def _union_kernel(
     if row == 0:  # the scan's level flags and the unresolved flag
         tl.store(state_ptr + x, tl.zeros_like(x), mask=x < DEPTH + 2)
     if row % (D * H) == 0:  # each image's first large component, none yet
-        tl.store(state_ptr + DEPTH + 2 + row // (D * H) + x, tl.full([BLOCK], _BIG, tl.int32),
-                 mask=x == 0)
+        tl.store(
+            state_ptr + DEPTH + 2 + row // (D * H) + x,
+            tl.full([BLOCK], _BIG, tl.int32),
+            mask=x == 0,
+        )
     for side in tl.static_range(2, 6 if VOLUME else 4, 2):  # the neighbour below (behind)
         has, step = _face(row, x, side, D, H, W)
         todo = inside & has
@@ -296,8 +300,9 @@ def _scan_meet_kernel(
     if PASS == 0:
         large = inside & ~_small(sizes_ptr, min_ptr, p, HW, inside)
         image = row // (HW // W)
-        tl.atomic_min(state_ptr + DEPTH + 2 + image + tl.zeros_like(p), p, mask=large,
-                      sem="relaxed")
+        tl.atomic_min(
+            state_ptr + DEPTH + 2 + image + tl.zeros_like(p), p, mask=large, sem="relaxed"
+        )
     source = inside & small_p
     level = tl.load(level_ptr + p, mask=source, other=0).to(tl.int64)  # -1: not reached
     key = tl.load(key_ptr + p, mask=source, other=0)

@@ -128,8 +128,9 @@ def _features_op(images: Tensor, compactness: float) -> Tensor:
 @_features_op.register_fake
 def _(images, compactness):
     c = images.shape[1]
-    return images.new_empty((images.shape[0], *images.shape[2:], 3 if c == 3 else c),
-                            dtype=torch.float32)
+    return images.new_empty(
+        (images.shape[0], *images.shape[2:], 3 if c == 3 else c), dtype=torch.float32
+    )
 
 
 def slic_features(images: Tensor, compactness: float) -> Tensor:

@@ -234,6 +234,7 @@ def _round_kernel(
                         dist = ((dz * dz + dy * dy) + dx_ * dx_) * inv_s2
                     else:
                         dist = (dy * dy + dx_ * dx_) * inv_s2
+                    colour = tl.zeros([BLOCK], tl.float32)
                     for f in tl.static_range(F):
                         fv = tl.load(feats_ptr + pix * F + f, mask=inside, other=0.0)
                         d = fv - tl.load(centre + A + f, mask=alive, other=0.0)
@@ -421,8 +422,10 @@ def slic_kmeans(
     b, *size, f = feats.shape
     a = len(size)
     if a not in (2, 3):
-        raise ValueError(f"the SLIC k-means takes features [B, *S, F] with 2 or 3 spatial axes, "
-                         f"got {tuple(feats.shape)}")
+        raise ValueError(
+            f"the SLIC k-means takes features [B, *S, F] with 2 or 3 spatial axes, "
+            f"got {tuple(feats.shape)}"
+        )
     cells = 1
     for p in grid.pads:
         cells *= p

@@ -23,7 +23,6 @@ from ._common import grey_levels
 __all__ = ["fine_grained"]
 
 
-
 def _blur121(g: Tensor) -> Tensor:
     """OpenCV's 3x3 ``GaussianBlur`` (sigma 0) on 8-bit data, ``(sum w * g + 8) >> 4``, for
     ``[B, H, W]`` float32 holding 8-bit values (exact: every sum is a small integer)."""

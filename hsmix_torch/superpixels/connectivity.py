@@ -20,7 +20,6 @@ from ..kernels import choose
 __all__ = ["enforce_connectivity", "relabel_contiguous"]
 
 
-
 def _pairs(t: Tensor, axis: int) -> tuple[Tensor, Tensor]:
     """``t`` without its last and without its first entry along spatial ``axis`` (of
     ``[B, *S]``): the two ends of every neighbour pair along that axis."""

@@ -1,8 +1,13 @@
-"""The Triton component-labelling rounds equal the torch-ops rounds exactly.
+"""The Triton connectivity step equals the torch ops' converged result exactly: the
+components (union-find: roots are each component's smallest voxel whatever the order of the
+programs), scikit-image's merging of small pieces (the scan's levels, the order within a
+level, beyond SCAN_DEPTH the straight-line order, the last meeting, the pixel-0 corner case),
+merge chains followed to their ends, and the labels numbered in raster order.
 
-The hook is an integer atomic_min: its result does not depend on the order in which
-programs run, so the interpreter (programs one after another) checks what a GPU computes;
-each round's jumps are separate kernels (global steps), as in the reference."""
+The interpreter runs programs one after another; the union's compare-and-swap retries and
+the relaxed atomics are order-free by construction (a root only ever links under a smaller
+root), which the lane order within a program exercises: two lanes linking the same root in
+one step is the common case of the images below."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import pytest
 import torch
 from torch import Tensor
 
+from hsmix_torch._constants import SCAN_DEPTH
 from hsmix_torch.kernels import triton_available
 from hsmix_torch.superpixels import connectivity as C
 
@@ -17,82 +23,65 @@ pytestmark = pytest.mark.skipif(not triton_available(), reason="Triton is not in
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _check(labels: Tensor, min_size: Tensor) -> tuple[Tensor, Tensor]:
+    from hsmix_torch.kernels.connectivity import connected_labels
+
+    ref = C.enforce_connectivity(labels, min_size)  # torch ops, run until converged
+    out = connected_labels(labels, min_size)
+    assert out[0].dtype == torch.int64 and torch.equal(out[0], ref[0])
+    assert torch.equal(out[1], ref[1])
+    return out
+
+
+def _blocks(shape: tuple[int, ...], k: int, repeat: int, seed: int) -> Tensor:
+    g = torch.Generator(device=DEVICE).manual_seed(seed)
+    labels = torch.randint(0, k, shape, generator=g, device=DEVICE)
+    for axis in range(1, len(shape)):
+        labels = labels.repeat_interleave(repeat, axis)
+    return labels
+
+
 @pytest.mark.parametrize(
-    "shape,k",
-    [((2, 48, 64), 5), ((1, 37, 53), 3), ((2, 16, 16), 1), ((2, 5, 9, 11), 4), ((1, 1, 7, 6), 3)],
-    ids=["image", "odd", "one-label", "volume", "depth-one-volume"],
+    "labels,min_size",
+    [
+        (_blocks((2, 8, 10), 6, 4, 0), [20, 40]),  # blocks and fragments
+        (_blocks((2, 9, 11), 5, 2, 1), [7, 30]),
+        (_blocks((2, 4, 5, 6), 4, 2, 2), [7, 30]),  # a volume: pieces joined through depth
+        (_blocks((1, 1, 7, 6), 3, 1, 3), [3]),  # a volume of depth one
+        (_blocks((2, 37, 53), 3, 1, 4), [5, 9]),  # noise: thousands of small pieces
+        (_blocks((2, 16, 16), 1, 1, 5), [4, 4]),  # one label
+    ],
+    ids=["blocks", "image", "volume", "depth-one", "noise", "one-label"],
 )
-@pytest.mark.parametrize("rounds", [1, 3, 16])
-def test_rounds_equal_the_torch_ops_rounds(shape, k, rounds) -> None:
-    from hsmix_torch.kernels.connectivity import cc_rounds
-
-    g = torch.Generator(device=DEVICE).manual_seed(k)
-    labels = torch.randint(0, k, shape, generator=g, device=DEVICE)  # many small pieces
-    parent = torch.arange(labels.numel(), device=DEVICE).view(shape)
-    ref = C._run_rounds(parent, C._equal_edges(labels), rounds)
-    assert torch.equal(cc_rounds(parent, labels, rounds), ref)
+def test_equals_the_converged_torch_ops(labels, min_size) -> None:
+    _check(labels, torch.tensor(min_size, device=DEVICE))
 
 
-@pytest.mark.parametrize("volume", [False, True], ids=["image", "volume"])
-def test_enforce_connectivity_gives_the_same_superpixels(volume) -> None:
-    g = torch.Generator(device=DEVICE).manual_seed(0)
-    labels = torch.randint(0, 6, (2, 8, 10), generator=g, device=DEVICE)
-    labels = labels.repeat_interleave(4, 1).repeat_interleave(4, 2)  # blocks and fragments
-    if volume:  # slices shifted by one column: joined across depth, fragments at the edges
-        labels = torch.stack([labels.roll(z, 2) for z in range(3)], 1)
-    min_size = torch.tensor([20, 40], device=DEVICE)
-    for sync_free in (True, False):
-        ref = C.enforce_connectivity(labels, min_size, sync_free=sync_free)
-        out = C.enforce_connectivity(labels, min_size, sync_free=sync_free, kernels="triton")
-        assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
+def test_serpentine_is_one_component_and_chains_are_followed_to_their_ends() -> None:
+    """A single label winding through the image (many labelling rounds for the torch ops;
+    one union-find for the kernels), a staircase of pixels each merging into the one before
+    it (a merge chain as long as the image) and pieces deeper than SCAN_DEPTH."""
+    snake = torch.zeros(1, 21, 21, dtype=torch.long, device=DEVICE)
+    snake[0, ::2] = 1
+    snake[0, 1::4, -1] = 1
+    snake[0, 3::4, 0] = 1
+    out = _check(snake, torch.tensor([3], device=DEVICE))
+    assert int(out[1]) == 11  # the snake and the ten gaps between its rows
+    stairs = torch.arange(80, device=DEVICE).view(1, 8, 10)
+    assert int(_check(stairs, torch.tensor([2], device=DEVICE))[1]) == 1
+    top = torch.arange(4, device=DEVICE).repeat_interleave(10)
+    deep = torch.stack([top, torch.full_like(top, 4), torch.full_like(top, 5)])[None]
+    assert deep.shape[-1] > SCAN_DEPTH
+    _check(deep, torch.tensor([45], device=DEVICE))
 
 
-def _pieces(case: str) -> tuple[Tensor, Tensor]:
-    """``(labels, min_size)``: random blocks (many small pieces, some joined only through
-    the depth neighbours in the volume), or a piece deeper than SCAN_DEPTH."""
-    g = torch.Generator(device=DEVICE).manual_seed(len(case))
-    if case == "volume":
-        labels = torch.randint(0, 4, (2, 4, 5, 6), generator=g, device=DEVICE)
-        labels = labels.repeat_interleave(2, 2).repeat_interleave(2, 3)
-    elif case == "image":
-        labels = torch.randint(0, 5, (2, 9, 11), generator=g, device=DEVICE)
-        labels = labels.repeat_interleave(3, 1).repeat_interleave(2, 2)
-    else:  # four earlier pieces along a row, then a small 40-pixel row below them
-        top = torch.arange(4, device=DEVICE).repeat_interleave(10)
-        labels = torch.stack([top, torch.full_like(top, 4), torch.full_like(top, 5)])[None]
-        return labels, torch.tensor([45], device=DEVICE)
-    return labels, torch.tensor([7, 30], device=DEVICE)
+def test_the_connected_labels_op_is_compilable() -> None:
+    """The op is a custom op with a fake implementation (torch.compile, CUDA graphs)."""
+    from hsmix_torch.kernels import connectivity
 
-
-@pytest.mark.parametrize("jumps", [0, 1, 12])
-@pytest.mark.parametrize("case", ["image", "volume", "deep"])
-def test_merging_equals_the_torch_ops_merging(jumps, case) -> None:
-    """scikit-image's scan (levels, the order within a level, beyond SCAN_DEPTH the
-    straight-line order), the last meeting per small piece, the merge chains followed as
-    far as ``jumps`` doublings reach (0 and 1 leave some unresolved) and the pixel-0 corner
-    case."""
-    from hsmix_torch.kernels.connectivity import merge_small
-
-    labels, min_size = _pieces(case)
-    parent = torch.arange(labels.numel(), device=DEVICE).view(labels.shape)
-    parent = C._run_rounds(parent, C._equal_edges(labels), 24)
-    ref_root, ref_ok = C._merge_small(parent, min_size, jumps)
-    root, ok = merge_small(parent, min_size, jumps)
-    assert torch.equal(root, ref_root) and bool(ok) == bool(ref_ok)
-    assert (root != parent.reshape(-1)).any()
-    if jumps == 12:
-        assert bool(ok)
-
-
-def test_a_long_merge_chain_is_followed_or_reported() -> None:
-    """A staircase of single pixels, each smaller than min_size and adjacent only to the one
-    before it: a chain of merges as long as the image; 2 doublings cannot resolve it."""
-    from hsmix_torch.kernels.connectivity import merge_small
-
-    labels = torch.arange(12, device=DEVICE).view(1, 1, 12)
-    parent = labels.clone()
-    min_size = torch.tensor([2], device=DEVICE)
-    for jumps in (2, 4):
-        ref = C._merge_small(parent, min_size, jumps)
-        out = merge_small(parent, min_size, jumps)
-        assert torch.equal(out[0], ref[0]) and bool(out[1]) == bool(ref[1]) == (jumps == 4)
+    labels = _blocks((2, 6, 8), 3, 1, 6)
+    torch.library.opcheck(
+        connectivity._connected_labels_op,
+        (labels, torch.tensor([2, 3], device=DEVICE)),
+        test_utils=("test_schema", "test_faketensor"),
+    )

@@ -9,7 +9,6 @@ import torch
 
 from hsmix_torch import HSMix
 from hsmix_torch.kernels import triton_available
-from hsmix_torch.superpixels import connectivity as C
 from hsmix_torch.superpixels import get_backend
 
 from ..conftest import builtin_batch
@@ -19,28 +18,53 @@ DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _op_cases():
-    from hsmix_torch.kernels import connectivity, mixing_maps
+    from hsmix_torch.kernels import (
+        connectivity,
+        mixing,
+        mixing_maps,
+        saliency,
+        slic_features,
+        slic_kmeans,
+    )
+    from hsmix_torch.superpixels._grid import slic_grid
 
     g = torch.Generator(device=DEVICE).manual_seed(0)
+    images = torch.rand((2, 3, 12, 16), generator=g, device=DEVICE)
     labels = torch.randint(0, 3, (2, 6, 8), generator=g, device=DEVICE)
     labels = labels.repeat_interleave(2, 1).repeat_interleave(2, 2)
-    parent = torch.arange(labels.numel(), device=DEVICE).view(labels.shape)
-    root = C._run_rounds(parent, C._equal_edges(labels), 12)
     sal = torch.rand(labels.shape, generator=g, device=DEVICE)
     hard = torch.rand(labels.shape, generator=g, device=DEVICE) < 0.5
     partner = torch.tensor([1, 0], device=DEVICE)
+    key = torch.tensor([3, 4], device=DEVICE)
+    feats = slic_features.slic_features(images, 8.0)
+    grid = slic_grid((12, 16), torch.tensor([4, 6], device=DEVICE), 6)
+    cells = torch.empty((2, *grid.pads, 5), device=DEVICE)
+    placed = torch.empty((2, *grid.pads), dtype=torch.bool, device=DEVICE)
     return {
-        "cc_rounds": (connectivity._cc_rounds_op, (parent, labels, 2)),
-        "merge_small": (
-            connectivity._merge_small_op,
-            (root, torch.tensor([5, 9], device=DEVICE), 3),
+        "slic_features": (slic_features._features_op, (images, 8.0)),
+        "slic_kmeans": (
+            slic_kmeans._slic_kmeans_op,
+            (feats, grid.rows, cells, placed, [1.0, 1.0], 1, 2, True),
         ),
-        "region_uniforms": (mixing_maps._uniforms_op, (torch.tensor([3, 4], device=DEVICE), 7)),
-        "soft_lambda": (mixing_maps._soft_lambda_op, (sal, labels, partner, hard, 3, False)),
+        "connected_labels": (
+            connectivity._connected_labels_op,
+            (labels, torch.tensor([5, 9], device=DEVICE)),
+        ),
+        "fine_grained_maps": (saliency._fine_grained_op, (images,)),
+        "mix_maps": (
+            mixing_maps._mix_maps_op,
+            (labels, partner, key, 3, 0.3, sal, "sum", "both", None),
+        ),
+        "mix_batch": (mixing._mix_batch_op, (images, partner, hard, sal, "both", None)),
+        "mix_classes": (mixing._mix_classes_op, (labels, partner, hard, sal, "soft", None, 3, -1)),
     }
 
 
-@pytest.mark.parametrize("name", ["cc_rounds", "merge_small", "region_uniforms", "soft_lambda"])
+@pytest.mark.parametrize(
+    "name",
+    ["slic_features", "slic_kmeans", "connected_labels", "fine_grained_maps", "mix_maps",
+     "mix_batch", "mix_classes"],
+)  # fmt: skip
 def test_fake_implementations_match_the_kernels(name) -> None:
     op, args = _op_cases()[name]
     torch.library.opcheck(op, args, test_utils=("test_schema", "test_faketensor"))
@@ -50,8 +74,10 @@ def test_compiled_forward_with_triton_kernels_equals_eager() -> None:
     torch._dynamo.reset()
     images, masks = builtin_batch(2, size=32)
     x, y = images.float().div(255).to(DEVICE), masks.to(DEVICE)
-    aug = HSMix(n_segments=(6, 10), num_classes=2, validate=False, kernels="triton")
-    aug.backend = get_backend("torch", sync_free=True, kernels="triton")
+    slic = get_backend("torch", sync_free=True, kernels="triton")
+    aug = HSMix(
+        n_segments=(6, 10), num_classes=2, validate=False, kernels="triton", superpixels=slic
+    )
     compiled = torch.compile(aug, backend="aot_eager")
     for seed in (0, 1):
         out = compiled(x, y, generator=torch.Generator(DEVICE).manual_seed(seed))

@@ -1,10 +1,12 @@
-"""The Triton SLIC k-means rounds equal the torch-ops rounds exactly.
+"""The Triton SLIC: the k-means rounds equal the torch-ops rounds exactly, the features
+agree within float32 rounding of the CIELAB powers, and the whole SLIC on either path has
+the same superpixel quality against scikit-image.
 
 Without a GPU the kernels run in Triton's interpreter on CPU tensors (conftest sets
 TRITON_INTERPRET=1), so shapes are small; with one, the same checks run on CUDA at 224 and
-512. The interpreter runs programs one after another: these kernels use no atomics and no
-communication between programs within a launch (the per-tile partials are added by the next
-launch), so nothing it skips can differ on a GPU.
+512. The interpreter runs programs one after another: the k-means sums are integer atomics
+into slots that one program writes (exact in any order), and no program reads what another
+writes within a launch, so nothing it skips can differ on a GPU.
 """
 
 from __future__ import annotations
@@ -66,10 +68,11 @@ def test_rounds_equal_the_torch_ops_rounds(b, c, h, w, n, radius) -> None:
     for seed, jitter in ((0, 0.0), (1, 6.0)):
         feats, centres, valid, labels, grid, home = _state(images, n, jitter, seed)
         for rounds in (1, 3):
-            kw = dict(grid=grid, home=home, radius=radius, rounds=rounds)
-            ref = _kmeans(feats, centres, valid, labels, **kw)
-            out = slic_kmeans(feats, centres, valid, labels, **kw)
-            assert out.dtype == torch.int64 and torch.equal(out, ref)
+            ref = _kmeans(feats, centres, valid, labels, grid=grid, home=home, radius=radius,
+                          rounds=rounds)  # fmt: skip
+            kw = dict(grid=grid, radius=radius, rounds=rounds)
+            out = slic_kmeans(feats, centres=centres, valid=valid, **kw)
+            assert out.dtype == torch.int32 and torch.equal(out.long(), ref)
 
 
 @pytest.mark.parametrize(
@@ -94,10 +97,10 @@ def test_volume_rounds_equal_the_torch_ops_rounds(shape, n, spacing, radius) -> 
     for seed, jitter in ((0, 0.0), (1, 4.0)):
         feats, centres, valid, labels, grid, home = _state(images, n, jitter, seed)
         for rounds in (1, 3):
-            kw = dict(grid=grid, home=home, radius=radius, rounds=rounds, spacing=spacing)
-            ref = _kmeans(feats, centres, valid, labels, **kw)
-            out = slic_kmeans(feats, centres, valid, labels, **kw)
-            assert out.dtype == torch.int64 and torch.equal(out, ref)
+            kw = dict(grid=grid, radius=radius, rounds=rounds, spacing=spacing)
+            ref = _kmeans(feats, centres, valid, labels, home=home, **kw)
+            out = slic_kmeans(feats, centres=centres, valid=valid, **kw)
+            assert torch.equal(out.long(), ref)
 
 
 def test_pixels_without_a_passing_candidate_keep_their_label() -> None:
@@ -116,9 +119,9 @@ def test_pixels_without_a_passing_candidate_keep_their_label() -> None:
     )
     assert (kept == -1).sum() > 100
     for rounds in (1, 3):
-        kw = dict(grid=grid, home=home, radius=1, rounds=rounds)
-        ref = _kmeans(feats, centres, valid, labels, **kw)
-        assert torch.equal(slic_kmeans(feats, centres, valid, labels, **kw), ref)
+        ref = _kmeans(feats, centres, valid, labels, grid=grid, home=home, radius=1, rounds=rounds)
+        out = slic_kmeans(feats, grid=grid, radius=1, rounds=rounds, centres=centres, valid=valid)
+        assert torch.equal(out.long(), ref)
 
 
 def test_exact_search_radius() -> None:
@@ -129,9 +132,9 @@ def test_exact_search_radius() -> None:
     feats, centres, valid, labels, grid, home = _state(
         images, torch.tensor([20, 45], device=DEVICE), 8.0, 2
     )
-    kw = dict(grid=grid, home=home, radius=4, rounds=2)
-    ref = _kmeans(feats, centres, valid, labels, **kw)
-    assert torch.equal(slic_kmeans(feats, centres, valid, labels, **kw), ref)
+    ref = _kmeans(feats, centres, valid, labels, grid=grid, home=home, radius=4, rounds=2)
+    out = slic_kmeans(feats, grid=grid, radius=4, rounds=2, centres=centres, valid=valid)
+    assert torch.equal(out.long(), ref)
 
 
 def test_ties_go_to_the_first_candidate() -> None:
@@ -144,25 +147,79 @@ def test_ties_go_to_the_first_candidate() -> None:
         images, torch.tensor([16], device=DEVICE), 0.0, 0
     )
     centres[..., 2:] = 0.25  # the colour of every centre
-    kw = dict(grid=grid, home=home, radius=2, rounds=1)
-    ref = _kmeans(feats, centres, valid, labels, **kw)
-    out = slic_kmeans(feats, centres, valid, labels, **kw)
-    assert torch.equal(out, ref)
+    ref = _kmeans(feats, centres, valid, labels, grid=grid, home=home, radius=2, rounds=1)
+    out = slic_kmeans(feats, grid=grid, radius=2, rounds=1, centres=centres, valid=valid)
+    assert torch.equal(out.long(), ref)
 
 
 @pytest.mark.parametrize("channels", [3, 1, "volume"])
-def test_whole_slic_gives_the_same_labels(channels) -> None:
+def test_start_kernel_places_scikit_images_centres(channels) -> None:
+    """From the grid alone (no centres given): the start kernel's centres and the labels of
+    ``_kmeans`` from ``initial_state``."""
+    from hsmix_torch.kernels.slic_kmeans import slic_kmeans
+    from hsmix_torch.superpixels.torch_slic import _kmeans_from_grid
+
     if channels == "volume":
         from hsmix_torch.data import sample_volumes
 
-        images = sample_volumes((12, 16, 14), count=2)[0].to(DEVICE)
+        images = sample_volumes((8, 12, 10), count=2)[0].to(DEVICE)
     else:
-        images = builtin_batch(2, channels=channels, size=48)[0].to(DEVICE)
-    n = torch.tensor([15, 30], device=DEVICE)
-    kw = dict(max_num_iter=3, max_segments=30)
-    ref = slic(images, n, kernels="torch", **kw)
-    out = slic(images, n, kernels="triton", **kw)
-    assert torch.equal(out, ref)
+        images = builtin_batch(2, channels=channels, size=40)[0].float().div(255).to(DEVICE)
+    feats = _features(images, 8.0 if channels == 3 else 0.1)
+    grid = slic_grid(tuple(images.shape[2:]), torch.tensor([9, 25], device=DEVICE), 25)
+    kw = dict(grid=grid, radius=2, rounds=2, spacing=None)
+    assert torch.equal(slic_kmeans(feats, **kw).long(), _kmeans_from_grid(feats, **kw))
+
+
+@pytest.mark.parametrize(
+    "layout", ["rgb", "rgb-channels-last", "uint8", "half", "grey", "four", "volume", "view"]
+)
+def test_features_equal_the_torch_ops_features(layout) -> None:
+    """Every operation of ``_features`` in its order; the CIELAB powers (``x ** 2.4``, the
+    cube root) are exp2/log2 in the kernel: within 2e-6 of the largest feature. Other
+    channel counts involve no power: exact."""
+    from hsmix_torch.data import sample_volumes
+    from hsmix_torch.kernels.slic_features import slic_features
+
+    x = builtin_batch(2, size=24)[0].float().div(255).to(DEVICE)
+    images = {
+        "rgb": x,
+        "rgb-channels-last": x.contiguous(memory_format=torch.channels_last),
+        "uint8": (x * 255).round().to(torch.uint8),
+        "half": x.half(),
+        "grey": x[:, :1],
+        "four": torch.cat([x, x[:, :1]], 1),
+        "volume": sample_volumes((4, 6, 5), count=2)[0].to(DEVICE),
+        "view": x[:, :, ::2],
+    }[layout]
+    for m in (8.0, 0.1):
+        ref = _features(images, m)
+        out = slic_features(images, m)
+        assert out.shape == ref.shape and out.is_contiguous()
+        if images.shape[1] == 3:
+            assert float((out - ref).abs().max()) <= 2e-6 * float(ref.abs().max())
+        else:
+            assert torch.equal(out, ref)
+
+
+def test_whole_slic_has_the_quality_of_the_torch_ops(rgb_batch, grey_batch) -> None:
+    """With the kernels' features the labels may differ from the torch ops' where a CIELAB
+    rounding tips a tie: the superpixel quality against the ground truth (ASA, boundary
+    recall, undersegmentation error) stays within 0.01 and nearly every pixel keeps its
+    label (Kvasir-SEG and BUSI, or the built-in samples)."""
+    from hsmix_torch.metrics import average_quality, superpixel_quality
+
+    for images, truth in (rgb_batch, grey_batch):
+        images, truth = images[:2, :, :48, :48].to(DEVICE), truth[:2, :48, :48]
+        n = torch.tensor([20, 40], device=DEVICE)
+        kw = dict(max_num_iter=4, max_segments=40)
+        ref = slic(images, n, kernels="torch", **kw).cpu()
+        out = slic(images, n, kernels="triton", **kw).cpu()
+        assert float((out == ref).float().mean()) > 0.97
+        q_ref = average_quality([superpixel_quality(r, t) for r, t in zip(ref, truth, strict=True)])
+        q_out = average_quality([superpixel_quality(o, t) for o, t in zip(out, truth, strict=True)])
+        for key in ("asa", "boundary_recall", "undersegmentation_error"):
+            assert abs(q_out[key] - q_ref[key]) <= 0.01, key
 
 
 def test_kernels_argument_is_checked() -> None:
@@ -202,4 +259,4 @@ def test_cuda_equals_torch_ops_at_full_size(size, any_rgb_batch) -> None:
     n = torch.tensor([30, 50, 80, 60], device="cuda")
     ref = slic(images, n, kernels="torch", max_segments=80, sync_free=True)
     out = slic(images, n, kernels="triton", max_segments=80, sync_free=True)
-    assert torch.equal(out, ref)
+    assert float((out == ref).float().mean()) > 0.99  # the CIELAB powers, see above
