@@ -25,8 +25,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check hsmix_torch tests benchmarks notebooks
 	$(BIN)/ruff format --check hsmix_torch tests benchmarks notebooks
 
+# One pytest worker per core (pytest-xdist); each worker takes one torch thread.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The tour notebook is stored with its outputs; rerun it after a change that alters them.
 notebook: $(STAMP)

@@ -104,6 +104,13 @@ class Recording:
         return sum(self.torch_ops.values())
 
 
+def _to_host(kwargs: dict[str, Any]) -> bool:
+    """A copy to the host (``.to("cpu")``, ``.cpu()`` from a device): on the CPU where the
+    recording runs, one that names the CPU as its target."""
+    device = kwargs.get("device")
+    return device is not None and torch.device(device).type == "cpu"
+
+
 def _describe(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return {
@@ -143,7 +150,7 @@ class _Ops(TorchDispatchMode):
             with self:
                 return body(*args, **kwargs)
         out = func(*args, **kwargs)
-        if name in _HOST_READS:
+        if name in _HOST_READS or (name == "_to_copy" and _to_host(kwargs)):
             self.rec.host_reads[name] += 1
         if name not in _NO_KERNEL:
             self.rec.torch_ops[f"{func.namespace}::{name}"] += 1

@@ -1,15 +1,30 @@
-"""The checks of an image batch argument and of a voxel spacing, shared by the module,
-saliency and backends."""
+"""Every check of an argument, shared by the module, the stages, saliency and backends: one
+convention (``TypeError`` for a type, ``ValueError`` for a value, the argument named), and
+the value checks that read tensors back, gathered into one read (:class:`ValueChecks`)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import torch
 from torch import Tensor
 
-__all__ = ["check_images", "check_spacing"]
+__all__ = [
+    "ValueChecks",
+    "check_bool",
+    "check_choice",
+    "check_images",
+    "check_int",
+    "check_number",
+    "check_probability",
+    "check_spacing",
+    "intensity_range",
+    "segment_range",
+]
 
 _LAYOUTS = {2: "[B, C, H, W]", 3: "[B, C, D, H, W]"}
 
@@ -67,3 +82,139 @@ def check_spacing(spacing: object, axes: int | None = None) -> tuple[float, ...]
     if not values or not all(math.isfinite(v) and v > 0 for v in values):
         raise ValueError(f"spacing must hold finite values > 0, got {tuple(values)}")
     return tuple(values)
+
+
+# ---------------------------------------------------------------------- option values
+# One convention: a value of the wrong type is a TypeError, a value out of range a
+# ValueError; both name the argument.
+def check_bool(value: object, name: str) -> bool:
+    """``value`` if it is a bool, else a TypeError naming ``name``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return value
+
+
+def check_int(value: object, name: str, minimum: int | None = None) -> int:
+    """``value`` as an int (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return value
+
+
+def check_number(value: object, name: str, *, positive: bool = False) -> float:
+    """``value`` as a finite float (an int or float, not a bool), > 0 when ``positive``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or (positive and not value > 0):
+        raise ValueError(
+            f"{name} must be a finite number{' > 0' if positive else ''}, got {value!r}"
+        )
+    return float(value)
+
+
+def check_probability(value: object, name: str) -> float:
+    """``value`` as a float in ``[0, 1]``."""
+    p = check_number(value, name)
+    if not 0 <= p <= 1:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return p
+
+
+def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def segment_range(n_segments: object, name: str = "n_segments") -> tuple[int, int]:
+    """An int, or an inclusive ``(min, max)`` pair of ints, as ``(min, max)``."""
+    if isinstance(n_segments, int) and not isinstance(n_segments, bool):
+        lo = hi = n_segments
+    elif (
+        isinstance(n_segments, (tuple, list))
+        and len(n_segments) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in n_segments)
+    ):
+        lo, hi = n_segments
+    else:
+        raise TypeError(f"{name} must be an int or a (min, max) pair of ints, got {n_segments!r}")
+    if not 1 <= lo <= hi:
+        raise ValueError(f"{name} must satisfy 1 <= min <= max, got {n_segments!r}")
+    return lo, hi
+
+
+def intensity_range(value: object) -> tuple[float, float] | None:
+    """``None`` or a ``(low, high)`` pair of numbers with ``low < high``."""
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"intensity_range must be None or a (low, high) pair, got {value!r}")
+    low, high = (check_number(v, "intensity_range") for v in value)
+    if not low < high:
+        raise ValueError(f"intensity_range must have low < high, got {value!r}")
+    return low, high
+
+
+# ------------------------------------------------------------------ values on the device
+class ValueChecks:
+    """Checks of tensor values gathered on the device and read back together: one host
+    synchronisation for all of them (``validate=True``), however many there are.
+
+    ``add`` takes a device scalar that is True when something is wrong and the message to
+    raise then (a callable given the read-back numbers of ``values``); ``warn`` likewise
+    for a warning. ``run`` reads everything back once and raises the first failure.
+    """
+
+    def __init__(self) -> None:
+        self._items: list[tuple[Tensor, list[Tensor], Callable[[list[float]], str], bool]] = []
+
+    def add(
+        self,
+        failed: Tensor,
+        message: Callable[[list[float]], str],
+        values: Sequence[Tensor] = (),
+        *,
+        warning: bool = False,
+    ) -> None:
+        self._items.append((failed, list(values), message, warning))
+
+    def run(self) -> int:
+        """Read every value back at once; raise the first failed check, warn (pointing at
+        the first frame outside hsmix_torch and torch.nn) for failed warnings. Returns the
+        number of warnings given."""
+        if not self._items:
+            return 0
+        warned = 0
+        flat = [
+            t.reshape(()).double() for failed, vals, _, _ in self._items for t in (failed, *vals)
+        ]
+        numbers = torch.stack(flat).to("cpu", copy=True).tolist()  # the one read back
+        at = 0
+        for _, vals, message, warning in self._items:
+            bad, got = numbers[at], numbers[at + 1 : at + 1 + len(vals)]
+            at += 1 + len(vals)
+            if bad:
+                if not warning:
+                    raise ValueError(message(got))
+                warnings.warn(message(got), RuntimeWarning, stacklevel=_caller_level())
+                warned += 1
+        self._items.clear()
+        return warned
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside this package and ``torch.nn`` (the
+    caller's line, however deep the call went: eager, graphed, an adapter)."""
+    package = str(Path(__file__).resolve().parent)
+    nn_dir = str(Path(torch.nn.__file__).resolve().parent)
+    frame, level = sys._getframe(1), 1  # this function's caller: run
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(
+        (package, nn_dir)
+    ):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -23,10 +23,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import default_collate, get_worker_info
 
-from ._checks import check_spacing
+from ._checks import check_spacing, segment_range
 from ._tensor_types import plain
 from .module import HSMix
-from .sampler import segment_range
 from .structure import BatchFields, Getter, locate, retype_like
 from .superpixels import SuperpixelFn, get_backend
 

@@ -39,11 +39,12 @@ try:
 except ImportError as err:  # pragma: no cover - exercised by a subprocess test
     raise ImportError('hsmix_torch.kornia needs kornia: pip install "hsmix_torch[kornia]"') from err
 
-from . import functional as HF
+from . import apply
+from ._checks import check_probability
 from .kernels import Kernels
 from .module import HSMix
 from .params import HSMixParams
-from .sampler import RandomDraws, check_probability, draw
+from .sampler import RandomDraws, draw
 from .superpixels import SuperpixelFn
 
 __all__ = ["RandomHSMix"]
@@ -155,6 +156,7 @@ class RandomHSMix(MixAugmentationBaseV2):
             intensity_range=intensity_range,
             validate=validate,
             kernels=kernels,
+            targets="labels" if masks == "labels" else "probabilities",
         )
         self.flags = {"output": output, "masks": masks}
         if data_keys is not None:
@@ -219,7 +221,7 @@ class RandomHSMix(MixAugmentationBaseV2):
             soft=params["soft"].to(dev) if self.flags["output"] == "either" else None,
             region_key=params["region_key"].to(dev),
         )
-        maps = self.hsmix.params_from_draws(images, draws)
+        maps = self.hsmix.make_params(images, draws=draws)
         params.update({k: getattr(maps, k) for k in _MAPS})
         return maps
 
@@ -229,7 +231,7 @@ class RandomHSMix(MixAugmentationBaseV2):
     ) -> Tensor:
         maps = self._maps(input, params)
         self._last = (params["region_key"], maps)
-        return self.hsmix.blend(input, maps)
+        return apply.mix_tensor(input, maps, self.hsmix.options, "input")
 
     def apply_non_transform_mask(
         self, input: Tensor, params: dict[str, Tensor], flags: dict[str, Any]
@@ -254,11 +256,9 @@ class RandomHSMix(MixAugmentationBaseV2):
             maps = self._last[1].to(input.device)
         _check_size(maps, input, "mask")
         if input.shape[1] == 1 and flags["masks"] == "labels":
-            # The label of the larger weight: the partner's inside M (hard) or where L > 0.5.
-            soft = params["soft"].to(input.device).view(-1, 1, 1)
-            take = torch.where(soft, maps.soft_lambda > 0.5, maps.hard_mask)
-            return HF.hard_mix(input, input.index_select(0, maps.partner), take)
-        return self.hsmix.blend(input, maps)
+            # HSMix's rule for labels (targets="labels"): the label of the larger weight.
+            return apply.mix_labels(input, maps, self.hsmix.options)
+        return apply.mix_tensor(input, maps, self.hsmix.options, "mask")
 
 
 def _gated_partner(params: dict[str, Tensor], device: torch.device) -> Tensor:

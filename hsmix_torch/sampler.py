@@ -17,21 +17,15 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from ._checks import check_choice, check_int, check_probability, segment_range
 from .functional.streams import region_beta, region_uniforms
+from .options import PAIRINGS
 
-__all__ = [
-    "PAIRINGS",
-    "RandomDraws",
-    "draw",
-    "region_beta",
-    "region_uniforms",
-    "segment_range",
-]
+__all__ = ["PAIRINGS", "RandomDraws", "draw", "region_beta", "region_uniforms"]
 
 # The per-superpixel values are deterministic functions of a key: they live with the
 # torch-ops references and are re-exported here, beside the draws that make the keys.
 
-PAIRINGS = ("derangement", "permutation")
 
 
 @dataclass
@@ -79,12 +73,10 @@ def draw(
         device: where to draw; ``generator``, if given, must live there.
         generator: the source of randomness; the device's default generator when None.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
-        raise ValueError(f"batch_size must be an int >= 0, got {batch_size!r}")
+    check_int(batch_size, "batch_size", minimum=0)
     n_min, n_max = segment_range(n_segments)
     check_probability(p, "p")
-    if pairing not in PAIRINGS:
-        raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
+    check_choice(pairing, "pairing", PAIRINGS)
     if p_soft is not None:
         check_probability(p_soft, "p_soft")
     kw = {"device": device, "generator": generator}
@@ -102,31 +94,3 @@ def draw(
     soft = None if p_soft is None else torch.rand(b, **kw) < p_soft
     key = torch.randint(0, 2**32, (b,), **kw)
     return RandomDraws(partner=partner, n_segments=counts, soft=soft, region_key=key)
-
-
-def check_probability(value: float, name: str) -> float:
-    """``value`` as a float in ``[0, 1]``, or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    return float(value)
-
-
-def segment_range(n_segments: int | tuple[int, int]) -> tuple[int, int]:
-    """Validate ``n_segments`` (an int, or an inclusive ``(min, max)`` pair) as ``(min, max)``."""
-    if isinstance(n_segments, bool):
-        raise TypeError("n_segments must be an int or a (min, max) pair of ints, got a bool")
-    if isinstance(n_segments, int):
-        lo = hi = n_segments
-    elif (
-        isinstance(n_segments, (tuple, list))
-        and len(n_segments) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in n_segments)
-    ):
-        lo, hi = n_segments
-    else:
-        raise TypeError(
-            f"n_segments must be an int or a (min, max) pair of ints, got {n_segments!r}"
-        )
-    if not 1 <= lo <= hi:
-        raise ValueError(f"n_segments must satisfy 1 <= min <= max, got {n_segments!r}")
-    return lo, hi

@@ -10,19 +10,33 @@ structured input (torchvision.transforms.v2 samples), the collates and
 3. the dict keys ``"image"`` and ``"mask"``/``"masks"``/``"label"``/``"labels"`` (a mask
    entry only when it has the image's batch and spatial size);
 4. position: the first tensor is the image (torchvision's rule for plain tensors) and, in a
-   tuple or list, the next tensor with the image's batch and spatial size is the mask.
+   tuple or list (``aug(image, mask, weights, labels)``), every later tensor of two or more
+   axes is a map mixed with it (one of another size is an error naming its position); a
+   ``[B]`` vector (per-sample class labels) follows the per-sample rule below.
 
-When the batch doubles (``output="both"``), every other entry with one item per sample is
-repeated in the same order (hard block, then soft block), at any depth: tensors and numpy
-arrays with B rows, and lists of length B (tuples too, of strings). Other entries are
-passed through. torchvision is never imported here: ``tv_tensors`` can only be in a batch
-if the caller has imported it.
+The per-sample rule. When the batch doubles (``output="both"``: the hard block, then the
+soft block), every other entry that holds one item per sample is repeated in the same order,
+at any depth, and everything else passes through unchanged. With B the batch size:
+
+- a tensor or numpy array is per-sample when its first axis has length B;
+- a list or tuple (lists and tuples alike; not a named tuple, not holding the image or a
+  mask) is per-sample, as a whole, when it has B items, whatever they are (names, ids,
+  per-sample tensors of any size) and is repeated as a list (tuple); when its B items are
+  all tensors or arrays with B rows it could be B samples or B batched fields: that is an
+  error naming the entry;
+- dicts, named tuples and other lists and tuples are walked into; numbers, strings and None
+  are constants; any other object of B items is an error naming the entry.
+
+``BatchFields(per_sample=..., constant=..., containers=...)`` overrides the rule for the
+entries under these dict keys: repeat as a whole, pass through, walk into.
+torchvision is never imported here: ``tv_tensors`` can only be in a batch if the caller has
+imported it.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -71,13 +85,28 @@ class BatchFields:
         image: a dict key or a getter ``batch -> the image tensor``.
         masks: dict keys or getters of the masks, mixed with the same maps as the image.
         missing_ok: mask keys absent from a batch are skipped instead of an error.
+        per_sample, constant, containers: dict keys whose entries the per-sample rule of the
+            module docstring takes as one item per sample, as constants, as containers.
     """
 
     image: str | Getter | None = None
     masks: Sequence[str | Getter] | None = None
     missing_ok: bool = False
+    per_sample: Sequence[str] = ()
+    constant: Sequence[str] = ()
+    containers: Sequence[str] = ()
 
     def __post_init__(self) -> None:
+        overrides = {}
+        for name in ("per_sample", "constant", "containers"):
+            keys = getattr(self, name)
+            if isinstance(keys, str) or not all(isinstance(k, str) for k in keys):
+                raise TypeError(f"{name} must be a sequence of dict keys, got {keys!r}")
+            object.__setattr__(self, name, tuple(keys))
+            for k in keys:
+                if k in overrides:
+                    raise ValueError(f"the key {k!r} is in both {overrides[k]} and {name}")
+                overrides[k] = name
         if self.image is not None and not (isinstance(self.image, str) or callable(self.image)):
             raise TypeError(f"image must be a dict key, a getter or None, got {self.image!r}")
         if self.masks is not None:
@@ -98,6 +127,8 @@ class FlatBatch:
     spec: pytree.TreeSpec
     image: int
     masks: list[int]
+    batch: Any = None
+    fields: BatchFields | None = None
 
     @property
     def batch_size(self) -> int:
@@ -105,38 +136,89 @@ class FlatBatch:
 
     def rebuild(self, new: dict[int, Tensor], times: int) -> Any:
         """The structure with leaves ``new[i]`` (wrapped like the leaves they replace) and,
-        when ``times > 1``, every other per-sample leaf repeated ``times`` over."""
-        b = self.batch_size
-        out = []
-        for i, (leaf, path) in enumerate(zip(self.leaves, self.paths, strict=True)):
-            if i in new:
-                out.append(wrap_like(new[i], leaf))
-            elif times > 1:
-                out.append(_repeat(leaf, b, times, path))
-            else:
-                out.append(leaf)
-        return pytree.tree_unflatten(out, self.spec)
+        when ``times > 1``, every other per-sample entry repeated ``times`` over (the rule
+        of the module docstring)."""
+        replaced = {id(self.leaves[i]): wrap_like(t, self.leaves[i]) for i, t in new.items()}
+        fields = {id(self.leaves[i]) for i in (self.image, *self.masks)}
+        walk = _Walk(self.batch_size, times, replaced, fields, self.fields or BatchFields())
+        return walk(self.batch, "batch", top=True)
 
 
-def _repeat(leaf: Any, batch: int, times: int, path: str) -> Any:
-    if isinstance(leaf, Tensor):
-        if leaf.ndim >= 1 and leaf.shape[0] == batch:
-            return wrap_like(torch.cat([leaf.as_subclass(Tensor)] * times), leaf)
-        return leaf
-    if isinstance(leaf, np.ndarray):
-        return np.concatenate([leaf] * times) if leaf.ndim >= 1 and len(leaf) == batch else leaf
-    if isinstance(leaf, list) and len(leaf) == batch:
-        return leaf * times
-    if isinstance(leaf, tuple) and len(leaf) == batch and all(isinstance(v, _TEXT) for v in leaf):
-        return leaf * times
-    if isinstance(leaf, (tuple, *_TEXT, *_NUMBER)):
-        return leaf  # constants: spacing tuples, scalars, strings
-    if hasattr(leaf, "__len__") and len(leaf) == batch:
-        raise TypeError(
-            f"{path} ({type(leaf).__name__}) has {batch} items, one per sample, but cannot be "
-            "repeated for the doubled batch; pass it as a tensor, array or list"
-        )
-    return leaf
+class _Walk:
+    """The rebuild of a batch: fields replaced, per-sample entries repeated."""
+
+    def __init__(
+        self,
+        batch: int,
+        times: int,
+        replaced: dict[int, Tensor],
+        fields: set[int],
+        overrides: BatchFields,
+    ) -> None:
+        self.b, self.times, self.replaced, self.fields = batch, times, replaced, fields
+        self.overrides = overrides
+
+    def holds_field(self, node: Any) -> bool:
+        if id(node) in self.fields:
+            return True
+        if isinstance(node, Mapping):
+            return any(self.holds_field(v) for v in node.values())
+        if isinstance(node, (list, tuple)):
+            return any(self.holds_field(v) for v in node)
+        return False
+
+    def rows(self, node: Any) -> bool:
+        """A tensor or array with B rows."""
+        return isinstance(node, (Tensor, np.ndarray)) and node.ndim >= 1 and len(node) == self.b
+
+    def __call__(self, node: Any, path: str, key: Any = None, top: bool = False) -> Any:
+        if id(node) in self.replaced:
+            return self.replaced[id(node)]
+        o = self.overrides
+        if key in o.constant or (self.times == 1 and not self.holds_field(node)):
+            return node
+        if key in o.per_sample:
+            return _repeat_whole(node, self.times, path)
+        if isinstance(node, Tensor):
+            return wrap_like(torch.cat([node.as_subclass(Tensor)] * self.times), node) if (
+                self.rows(node)) else node
+        if isinstance(node, np.ndarray):
+            return np.concatenate([node] * self.times) if self.rows(node) else node
+        if isinstance(node, Mapping):
+            return type(node)((k, self(v, f"{path}[{k!r}]", k)) for k, v in node.items())
+        if isinstance(node, (list, tuple)):
+            named = hasattr(node, "_fields")
+            walk_in = named or top or key in o.containers or self.holds_field(node)
+            if not walk_in and len(node) == self.b:
+                if node and all(self.rows(v) for v in node):
+                    raise ValueError(
+                        f"{path} has {self.b} items of {self.b} rows each: one item per sample, "
+                        f"or {self.b} batched entries? Name its key in BatchFields(per_sample=...)"
+                        " or BatchFields(containers=...)"
+                    )
+                return node * self.times
+            items = [self(v, f"{path}[{i}]", None) for i, v in enumerate(node)]
+            return type(node)(*items) if named else type(node)(items)
+        if isinstance(node, (*_TEXT, *_NUMBER)):
+            return node
+        if hasattr(node, "__len__") and len(node) == self.b:
+            raise TypeError(
+                f"{path} ({type(node).__name__}) has {self.b} items, one per sample, but "
+                "cannot be repeated for the doubled batch; pass it as a tensor, array or list, "
+                "or name its key in BatchFields(constant=...)"
+            )
+        return node
+
+
+def _repeat_whole(node: Any, times: int, path: str) -> Any:
+    """An entry named per-sample, repeated as a whole."""
+    if isinstance(node, Tensor):
+        return wrap_like(torch.cat([node.as_subclass(Tensor)] * times), node)
+    if isinstance(node, np.ndarray):
+        return np.concatenate([node] * times)
+    if isinstance(node, (list, tuple)) and not hasattr(node, "_fields"):
+        return node * times
+    raise TypeError(f"{path} ({type(node).__name__}) is named per-sample but cannot be repeated")
 
 
 def _mask_shaped(leaf: Any, image: Tensor) -> bool:
@@ -233,14 +315,17 @@ def locate(batch: Any, fields: BatchFields | None = None) -> FlatBatch:
             if _last_key(flat[i][1]) in _MASK_KEYS and _mask_shaped(leaves[i], images)
         ]
         if not masks and positional and isinstance(batch, (tuple, list)):
-            later = [i for i in tensors if i > image and _mask_shaped(leaves[i], images)]
-            masks = later[:1]
+            # Every later top-level tensor but a [B] vector (per-sample class labels) is a
+            # map to mix: one of the wrong size is an error, never a guess.
+            masks = [
+                i for i in tensors if i > image and len(flat[i][1]) == 1 and leaves[i].ndim >= 2
+            ]
     for i in masks:
         if not isinstance(leaves[i], Tensor):
             raise TypeError(f"{paths[i]} (a mask) must be a tensor, got {type(leaves[i])}")
         if i == image:
             raise ValueError(f"{paths[i]} is named as both the image and a mask")
-    return FlatBatch(leaves=leaves, paths=paths, spec=spec, image=image, masks=masks)
+    return FlatBatch(leaves, paths, spec, image, masks, batch=batch, fields=fields)
 
 
 def retype_like(batch: Any, sample: Any) -> Any:

@@ -14,6 +14,9 @@ import torch
 # the kernel modules are imported (lazily, by the code that uses them), so set it first.
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
+# pytest-xdist runs one worker per core (make test): each takes one core's threads.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
 from torch import Tensor
 
 from hsmix_torch.data import load_image_folder, load_volume_folder, resize_crop, sample_batch

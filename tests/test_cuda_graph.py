@@ -86,9 +86,12 @@ def test_one_graph_per_signature_and_options() -> None:
     graphed(_batch(0)[0].to(torch.float64), _batch(0)[1])  # another dtype
     graphed(_batch(0)[0].contiguous(memory_format=torch.channels_last), _batch(0)[1])
     assert graphed._graphs.captures == 4
-    graphed.p_hard = 0.7  # an option changes what the graph computes
-    graphed(*_batch(0))
-    assert graphed._graphs.captures == 5
+    with pytest.raises(AttributeError, match="fixed at construction"):
+        graphed.p_hard = 0.7  # options are the graphs' key: they cannot change
+    other = graphed.replace(p_hard=0.7)
+    other._graphs = ReplayOnStatic()
+    other(*_batch(0))
+    assert other._graphs.captures == 1 and graphed.p_hard == 0.2 and other.p_hard == 0.7
     graphed._graphs.max_graphs = 2
     graphed(*_batch(0, b=3))
     assert len(graphed._graphs) == 2  # least recently used graphs are dropped

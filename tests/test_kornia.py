@@ -162,8 +162,10 @@ def test_unsupported_keys_inverse_and_options_are_refused(batch) -> None:
         RandomHSMix(p_hard=2.0)
     with pytest.raises(ValueError, match="p must be"):
         RandomHSMix(p=1.5)
-    with pytest.raises(ValueError, match="p_batch must be"):
+    with pytest.raises(TypeError, match="p_batch must be a number"):  # a type: TypeError
         RandomHSMix(p_batch="half")
+    with pytest.raises(ValueError, match="p_batch must be in"):
+        RandomHSMix(p_batch=-0.5)
 
 
 def test_mask_without_its_image_and_wrong_sizes_are_refused(batch) -> None:

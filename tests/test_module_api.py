@@ -24,8 +24,8 @@ def _batch(b: int = 3, h: int = 32, w: int = 32):
     return torch.rand(b, 3, h, w, generator=g), torch.randint(0, 2, (b, h, w), generator=g)
 
 
-def _modules() -> list[nn.Module]:
-    kw = dict(n_segments=(4, 8), superpixels="grid", num_classes=2)
+def _modules(**extra) -> list[nn.Module]:
+    kw = dict(n_segments=(4, 8), superpixels="grid", num_classes=2, **extra)
     return [HSMix(**kw), HSMixd(keys=("image", "label"), **kw)]
 
 
@@ -80,13 +80,12 @@ def test_collates_copy_and_pickle() -> None:
             assert all(torch.equal(a, b) for a, b in zip(out, ref, strict=True))
 
 
-@pytest.mark.parametrize("module", _modules(), ids=["HSMix", "HSMixd"])
+@pytest.mark.parametrize("module", _modules(validate=False), ids=["HSMix", "HSMixd"])
 def test_compiled_model_holding_it_over_two_shapes(module) -> None:
     """A compiled model that holds HSMix, called several times with two shapes (dynamic
     shapes on the second): the eager result every time. ``aot_eager`` runs dynamo and
     AOT autograd without inductor's code generation (minutes on two cores)."""
     torch._dynamo.reset()
-    module.validate = getattr(module, "aug", module).validate = False
 
     class Net(nn.Module):
         def __init__(self) -> None:
@@ -156,10 +155,10 @@ def test_images_that_require_grad_mix_differentiably() -> None:
     assert torch.equal(leaf.grad, uses[:, None].expand_as(leaf))
 
 
-def test_params_from_draws_is_the_deterministic_half_of_make_params() -> None:
+def test_given_draws_are_the_deterministic_half_of_make_params() -> None:
     from dataclasses import fields
 
-    from hsmix_torch import draw
+    from hsmix_torch import apply, draw
 
     images = torch.rand(4, 3, 32, 32)
     aug = HSMix(superpixels="grid", output="either")
@@ -172,15 +171,15 @@ def test_params_from_draws_is_the_deterministic_half_of_make_params() -> None:
         p_soft=aug.p_soft,
         generator=torch.Generator().manual_seed(0),
     )
-    again = aug.params_from_draws(images, draws)
+    again = aug.make_params(images, draws=draws)
     for f in fields(made):
         assert torch.equal(getattr(made, f.name), getattr(again, f.name)), f.name
     with pytest.raises(ValueError, match="draws must be for a batch of 2"):
-        aug.params_from_draws(images[:2], draws)
+        aug.make_params(images[:2], draws=draws)
     with pytest.raises(ValueError, match=r"a has shape \(3, 3, 32, 32\)"):
-        aug.blend(images[:3], made)
+        apply.mix_tensor(images[:3], made, aug.options)
     with pytest.raises(ValueError, match=r"a has shape \(4, 3, 16, 32\)"):
-        aug.blend(images[:, :, :16], made)
+        apply.mix_tensor(images[:, :, :16], made, aug.options)
     draws.soft = None
     with pytest.raises(ValueError, match='output="either"'):
-        aug.params_from_draws(images, draws)
+        aug.make_params(images, draws=draws)

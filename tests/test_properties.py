@@ -30,13 +30,13 @@ cases = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(cases)
 def test_mix_invariants(case) -> None:
     check_invariants(case, "grid")
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(cases.filter(lambda case: case["d"] is not None))
 def test_mix_invariants_on_volumes_with_the_torch_slic(case) -> None:
     check_invariants(case, "torch")

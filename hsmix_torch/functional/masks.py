@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .._checks import ValueChecks
+
 __all__ = ["MaskLayout", "one_hot", "prepare_mask", "restore_mask"]
 
 
@@ -79,7 +81,7 @@ def prepare_mask(
     one_hot_classes: bool,
     num_classes: int | None,
     ignore_index: int | None,
-    validate: bool,
+    checks: ValueChecks | None = None,
     dense: bool = False,
     name: str = "masks",
 ) -> MaskLayout:
@@ -93,7 +95,8 @@ def prepare_mask(
             one-channel float maps into class maps.
         ignore_index: the ignored label of class maps (kept as it is by the hard mix,
             an all-zero vector one-hot).
-        validate: check label values (reads them back from a GPU).
+        checks: where to add the checks of the label values (:class:`ValueChecks`: read back
+            together, once); None: not checked.
         dense: mix a float map as numbers whatever its channels (weight maps).
         name: the argument's name in error messages.
     """
@@ -128,8 +131,8 @@ def prepare_mask(
             f"{name} as class maps must have shape [B, {axes}] or [B, 1, {axes}] with "
             f"B, {axes} = {(b, *size)}, got {tuple(mask.shape)}"
         )
-    if validate and index.numel():
-        _check_labels(index, num_classes, ignore_index, name, float_class_map)
+    if checks is not None and index.numel():
+        _check_labels(checks, index, num_classes, ignore_index, name, float_class_map)
     index = index.long()
     if not one_hot_classes:
         return MaskLayout(index, True, mask.shape, mask.dtype)
@@ -154,22 +157,41 @@ def restore_mask(mixed: Tensor, layout: MaskLayout) -> Tensor:
 
 
 def _check_labels(
-    index: Tensor, num_classes: int | None, ignore_index: int | None, name: str, is_float: bool
+    checks: ValueChecks,
+    index: Tensor,
+    num_classes: int | None,
+    ignore_index: int | None,
+    name: str,
+    is_float: bool,
 ) -> None:
+    """Labels ``>= 0`` and ``< num_classes`` (``ignore_index`` aside); float class maps of
+    whole numbers. Added to ``checks``: nothing is read back here."""
     if is_float:
-        finite = torch.isfinite(index).all()
-        if not bool(finite & (index == index.round()).all()):
-            raise ValueError(
+        checks.add(
+            ~(torch.isfinite(index) & (index == index.round())).all(),
+            lambda _: (
                 f"float {name} [B, 1, ...] with num_classes={num_classes} are read as class "
                 "maps and must hold whole numbers; mix a weight map as numbers with dense=True "
                 "(HSMixd: dense_keys), or pass num_classes=None"
-            )
-    valid = index if ignore_index is None else index[index != ignore_index]
-    if valid.numel() == 0:
-        return
-    lo, hi = int(valid.min()), int(valid.max())
+            ),
+        )
+    valid = (
+        index != ignore_index
+        if ignore_index is not None
+        else torch.ones_like(index, dtype=torch.bool)
+    )
+    big = torch.iinfo(torch.int64).max
+    lo = torch.where(valid, index.long(), big).min()
+    hi = torch.where(valid, index.long(), -big).max()
     ignored = "" if ignore_index is None else f" (ignore_index={ignore_index})"
-    if lo < 0:
-        raise ValueError(f"{name} hold negative label {lo}; labels must be >= 0{ignored}")
-    if num_classes is not None and hi >= num_classes:
-        raise ValueError(f"{name} hold label {hi} >= num_classes={num_classes}{ignored}")
+    checks.add(
+        lo < 0,
+        lambda got: f"{name} hold negative label {int(got[0])}; labels must be >= 0{ignored}",
+        [lo],
+    )
+    if num_classes is not None:
+        checks.add(
+            (hi >= num_classes) & valid.any(),
+            lambda got: f"{name} hold label {int(got[0])} >= num_classes={num_classes}{ignored}",
+            [hi],
+        )

@@ -50,29 +50,32 @@ def skimage_available() -> bool:
     return importlib.util.find_spec("skimage") is not None
 
 
-def resolve_auto(device: torch.device, spatial: int = 2) -> str:
+def resolve_auto(
+    device: torch.device, spatial: int = 2, spacing: tuple[float, ...] | None = None
+) -> str:
     """The backend ``"auto"`` picks for images on ``device`` with ``spatial`` axes (2 for
-    images, 3 for volumes).
+    images, 3 for volumes) and voxel ``spacing``.
 
     CUDA: ``"torch"`` (batched SLIC on the GPU, no host round trip; ``"auto"`` runs it in
     its ``sync_free`` mode), for images and volumes. Other devices: ``"fast_slic"`` for
-    images when fast-slic is installed (it is 2-D only), then ``"skimage"`` (natively 3-D),
-    else ``"torch"`` (no optional package needed, but slow on a CPU).
+    images without a spacing when fast-slic is installed (it is 2-D only and has no
+    spacing), then ``"skimage"`` (natively 3-D, with spacing), else ``"torch"`` (no optional
+    package needed, but slow on a CPU).
     """
     if device.type == "cuda":
         return "torch"
+    spaced = spacing is not None and any(v != 1.0 for v in spacing)
     for name in ("fast_slic", "skimage"):
-        if name in available_backends() and spatial in getattr(_REGISTRY[name][0], "spatial", ()):
+        handles = spatial in getattr(_REGISTRY[name][0], "spatial", ())
+        if name in available_backends() and handles and not (spaced and name == "fast_slic"):
             return name
     return "torch"
 
 
 class AutoBackend(SuperpixelBackend):
-    """Picks the backend per call from the images' device and number of spatial axes (see
-    :func:`resolve_auto`).
-
-    ``repr`` names what it resolved to (after a call) or would pick on the CPU and CUDA.
-    """
+    """Picks the backend per call from the images' device, number of spatial axes and
+    spacing (see :func:`resolve_auto`). ``repr`` names what it would pick on the CPU and
+    CUDA; it does not change with the calls."""
 
     name = "auto"
 
@@ -82,10 +85,12 @@ class AutoBackend(SuperpixelBackend):
         self._cache: dict[str, SuperpixelBackend] = {}
         self._warned = False
 
-    def resolve(self, device: torch.device, spatial: int = 2) -> SuperpixelBackend:
-        """The backend used for images on ``device`` with ``spatial`` axes (built once per
-        name)."""
-        name = resolve_auto(device, spatial)
+    def resolve(
+        self, device: torch.device, spatial: int = 2, spacing: tuple[float, ...] | None = None
+    ) -> SuperpixelBackend:
+        """The backend used for images on ``device`` with ``spatial`` axes and ``spacing``
+        (built once per name)."""
+        name = resolve_auto(device, spatial, spacing)
         if name == "torch" and device.type != "cuda" and not self._warned:
             self._warned = True
             warnings.warn(
@@ -112,7 +117,7 @@ class AutoBackend(SuperpixelBackend):
         device: torch.device,
         spacing: tuple[float, ...] | None = None,
     ) -> int:
-        backend = self.resolve(device, len(size))
+        backend = self.resolve(device, len(size), spacing)
         return backend.label_bound(size, max_segments, device, spacing)
 
     def capturable(self, device: torch.device) -> bool:
@@ -125,16 +130,15 @@ class AutoBackend(SuperpixelBackend):
         max_segments: int | None,
         spacing: tuple[float, ...] | None,
     ) -> Tensor:
-        backend = self.resolve(images.device, images.ndim - 2)
+        backend = self.resolve(images.device, images.ndim - 2, spacing)
         return backend.segment(images, n_segments, max_segments, spacing)
 
     def __repr__(self) -> str:
-        picks = {"cpu": resolve_auto(torch.device("cpu")), "cuda": "torch"}
+        cpu = resolve_auto(torch.device("cpu"))
         volumes = resolve_auto(torch.device("cpu"), 3)
-        used = ", ".join(f"{dev}: {backend!r}" for dev, backend in self._cache.items())
+        options = "".join(f", {k}={v!r}" for k, v in self.options.items())
         return (
-            f"AutoBackend(cpu -> {picks['cpu']!r} (volumes {volumes!r}), "
-            f"cuda -> {picks['cuda']!r}" + (f"; built {used})" if used else ")")
+            f"AutoBackend(cpu -> {cpu!r} (volumes {volumes!r}), cuda -> 'torch'{options})"
         )
 
 

@@ -124,9 +124,9 @@ def test_region_and_mixing_kernels_take_any_number_of_spatial_axes() -> None:
     mask = HF.superpixel_mask(labels[partner], selected)
     assert torch.equal(flat(mask), HF.superpixel_mask(flat(labels)[partner], selected))
     for aggregate in ("sum", "mean"):
-        lam = HF.soft_lambda(sal, labels, partner, mask, 7, aggregate, kernels="torch")
+        lam = HF.soft_lambda(sal, labels, partner, mask, 7, aggregate)
         ref = HF.soft_lambda(
-            flat(sal), flat(labels), partner, flat(mask), 7, aggregate, kernels="torch"
+            flat(sal), flat(labels), partner, flat(mask), 7, aggregate
         )
         assert lam.shape == (b, d, h, w) and torch.equal(flat(lam), ref)
     assert torch.equal(
@@ -159,11 +159,13 @@ def test_soft_lambda_and_region_uniforms_name_bad_arguments() -> None:
             HF.soft_lambda(*args)
     with pytest.raises(ValueError, match="partner_labels must have"):
         HF.soft_lambda(*ok, partner_labels=labels[:, :2])
-    with pytest.raises(ValueError, match="kernels must be one of"):
-        HF.soft_lambda(*ok, kernels="cuda")
     with pytest.raises(ValueError, match=r"key must be an integer \[B\]"):
         region_uniforms(torch.rand(3), 4)
-    with pytest.raises(ValueError, match="num_labels must be an int >= 0"):
+    with pytest.raises(ValueError, match="num_labels must be >= 0"):
         region_uniforms(torch.tensor([1]), -1)
-    with pytest.raises(ValueError, match="kernels must be one of"):
-        region_uniforms(torch.tensor([1]), 4, kernels="gpu")
+    with pytest.raises(TypeError, match="num_labels must be an int"):
+        region_uniforms(torch.tensor([1]), 4.0)
+    for bad_kernels in ("cuda", "gpu"):  # the maps and the mix name their choices
+        with pytest.raises(ValueError, match="kernels must be one of"):
+            HF.mix_maps(labels, partner, torch.tensor([1, 2, 3]), 7, 0.2, output="hard",
+                        kernels=bad_kernels)  # fmt: skip

@@ -75,15 +75,15 @@ def test_mix_equals_torch_where_and_lerp(kind, output) -> None:
     partner, hard, lam, soft, g = _maps(3, size, 1)
     a = torch.rand((3, 2, *size), generator=g, device=DEVICE)
     a = {
-        "float64": a.double(),
-        "float16": a.half(),
-        "bfloat16": a.bfloat16(),
-        "uint8": (a * 255).round().to(torch.uint8),
-        "channels-last": torch.rand((3, 3, *size), generator=g, device=DEVICE).contiguous(
+        "float64": lambda: a.double(),
+        "float16": lambda: a.half(),
+        "bfloat16": lambda: a.bfloat16(),
+        "uint8": lambda: (a * 255).round().to(torch.uint8),
+        "channels-last": lambda: torch.rand((3, 3, *size), generator=g, device=DEVICE).contiguous(
             memory_format=torch.channels_last
         ),
-        "no-channel": a[:, 0],
-    }.get(kind, a)
+        "no-channel": lambda: a[:, 0],
+    }.get(kind, lambda: a)()
     s = soft if output == "either" else None
     ref = mix_batch(a, partner, hard, lam, output, s, kernels="torch")
     out = mix_batch(a, partner, hard, lam, output, s, kernels="triton")

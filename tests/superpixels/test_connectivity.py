@@ -154,15 +154,16 @@ def test_merging_equals_scikit_images_on_the_builtin_samples() -> None:
 
 
 def test_merging_equals_scikit_images_on_the_hippocampus() -> None:
-    """Every eighth MSD hippocampus crop at n = 50, 100, 200 (with its spacing): identical
-    labels wherever the comparison is exact (5 of the 15 here), and in 8 of the 15 in all;
-    90 % of the labels in the others (95 % measured: a meeting beyond SCAN_DEPTH or a
-    max_size cut changes one merge, and the raster-order numbering after it)."""
+    """Every sixteenth MSD hippocampus crop at n = 50 and 200 (with its spacing): identical
+    labels wherever the comparison is exact (2 of the 6 here), and in 3 of the 6 in all;
+    90 % of the labels in the others (96.5 % measured: a meeting beyond SCAN_DEPTH or a
+    max_size cut changes one merge, and the raster-order numbering after it). The sweep of
+    every case is benchmarks/superpixel_quality.py --volumes."""
     images, _, spacings, _ = load_hippocampus()
     results = []
-    for x, sp in list(zip(images, spacings, strict=True))[::8]:
-        for n in (50, 100, 200):
+    for x, sp in list(zip(images, spacings, strict=True))[::16]:
+        for n in (50, 200):
             results += _compare(x[None], n, 0.1, spacing=sp)
-    assert sum(exact for exact, _ in results) >= 4
-    assert sum(same == 1.0 for _, same in results) >= 6
+    assert sum(exact for exact, _ in results) >= 2
+    assert sum(same == 1.0 for _, same in results) >= 3
     assert min(same for _, same in results) >= 0.9

@@ -52,11 +52,11 @@ def _skimage(volume: torch.Tensor, n: int, spacing=None, **kw) -> np.ndarray:
     )
 
 
-@pytest.mark.parametrize("spacing", [None, (2.0, 1.0, 1.0), (1.0, 0.7, 0.5)])
+@pytest.mark.parametrize("spacing", [None, (1.0, 0.7, 0.5)])
 def test_kmeans_labels_agree_with_scikit_image(spacing) -> None:
     """Without the connectivity step, with the exact search (R = 4): the supervoxels of both
     are the same to within 2 % of the voxels either way (float32 against float64 ties)."""
-    volumes = sample_volumes((20, 28, 24), count=2)[0]
+    volumes = sample_volumes((16, 24, 20), count=2)[0]
     ours = slic(
         volumes,
         torch.tensor([60, 150]),
@@ -98,18 +98,18 @@ def _assert_goals(gaps: list[dict[str, float]]) -> None:
         assert g["fragmented"] == 0, g
 
 
-@pytest.mark.parametrize("n", [50, 100, 200])
+@pytest.mark.parametrize("n", [50, 200])
 def test_quality_goals_on_the_builtin_volumes(n) -> None:
     volumes, masks = sample_volumes((24, 32, 32), count=4)
     _assert_goals(_quality_gaps(list(volumes), list(masks), [(1.0, 1.0, 1.0)] * 4, n))
 
 
-@pytest.mark.parametrize("n", [50, 100, 200])
+@pytest.mark.parametrize("n", [50, 200])
 def test_quality_goals_on_hippocampus_mri(n) -> None:
-    """Every eighth MSD hippocampus case (5 of 40; benchmarks/superpixel_quality.py
-    --volumes measures all 40 per case, table in RESULTS.md)."""
+    """Every sixteenth MSD hippocampus case (3 of 40; benchmarks/superpixel_quality.py
+    --volumes measures all 40 per case at n = 50, 100, 200, table in RESULTS.md)."""
     images, labels, spacings, _ = load_hippocampus()
-    _assert_goals(_quality_gaps(images[::8], labels[::8], spacings[::8], n))
+    _assert_goals(_quality_gaps(images[::16], labels[::16], spacings[::16], n))
 
 
 def test_supervoxels_are_six_connected_and_contiguous() -> None:

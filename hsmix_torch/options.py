@@ -1,0 +1,109 @@
+"""The options of HSMix, validated once into one immutable, hashable value.
+
+:class:`HSMixOptions` is what an :class:`~hsmix_torch.HSMix` is made from and what it shows
+(``repr``); its hash is half of the key of a captured CUDA graph (the other half, the input
+signature). Options cannot change after construction: ``HSMix.replace(p_hard=0.5)`` makes
+a new module instead, so nothing (a graph, a cached backend) keeps an old value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Literal
+
+from torch import Tensor
+
+from ._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_probability,
+    check_spacing,
+    intensity_range,
+    segment_range,
+)
+
+__all__ = ["AGGREGATES", "LAMS", "OUTPUTS", "PAIRINGS", "TARGETS", "HSMixOptions"]
+
+OUTPUTS = ("both", "hard", "soft", "either")
+LAMS = ("saliency", "beta")
+AGGREGATES = ("sum", "mean")
+PAIRINGS = ("derangement", "permutation")
+TARGETS = ("probabilities", "labels")
+KERNELS = ("auto", "triton", "torch")
+
+
+@dataclasses.dataclass(frozen=True)
+class HSMixOptions:
+    """Every option of :class:`~hsmix_torch.HSMix` (see its docstring for their meaning),
+    checked and normalised: ``n_segments`` a ``(min, max)`` pair, numbers as floats,
+    ``spacing`` a tuple of floats or None. ``saliency`` and ``superpixels`` may be callables
+    or backend objects (compared and hashed by identity)."""
+
+    n_segments: tuple[int, int] = (30, 80)
+    compactness: float | None = None
+    p_hard: float = 0.2
+    lam: Literal["saliency", "beta"] = "saliency"
+    alpha: float = 1.0
+    aggregate: Literal["sum", "mean"] = "sum"
+    saliency: str | Callable[[Tensor], Tensor] = "auto"
+    superpixels: Any = "auto"
+    spacing: tuple[float, ...] | None = None
+    output: Literal["both", "hard", "soft", "either"] = "both"
+    p_soft: float = 0.5
+    pairing: Literal["derangement", "permutation"] = "derangement"
+    p: float = 1.0
+    num_classes: int | None = None
+    ignore_index: int | None = None
+    targets: Literal["probabilities", "labels"] = "probabilities"
+    intensity_range: tuple[float, float] | None = (0.0, 1.0)
+    validate: bool = True
+    kernels: Literal["auto", "triton", "torch"] = "auto"
+    cuda_graph: bool = False
+
+    def __post_init__(self) -> None:
+        fix = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        fix("n_segments", segment_range(self.n_segments))
+        if self.compactness is not None:
+            fix("compactness", check_number(self.compactness, "compactness", positive=True))
+        for name in ("p_hard", "p_soft", "p"):
+            fix(name, check_probability(getattr(self, name), name))
+        fix("alpha", check_number(self.alpha, "alpha", positive=True))
+        for name, choices in (
+            ("lam", LAMS),
+            ("aggregate", AGGREGATES),
+            ("output", OUTPUTS),
+            ("pairing", PAIRINGS),
+            ("targets", TARGETS),
+            ("kernels", KERNELS),
+        ):
+            check_choice(getattr(self, name), name, choices)
+        for name in ("saliency", "superpixels"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) or callable(value)):
+                raise TypeError(f"{name} must be a name or a callable, got {value!r}")
+        if self.num_classes is not None:
+            check_int(self.num_classes, "num_classes", minimum=1)
+        if self.ignore_index is not None:
+            check_int(self.ignore_index, "ignore_index")
+        fix("spacing", check_spacing(self.spacing))
+        fix("intensity_range", intensity_range(self.intensity_range))
+        check_bool(self.validate, "validate")
+        check_bool(self.cuda_graph, "cuda_graph")
+        if self.compactness is not None and not isinstance(self.superpixels, str):
+            raise ValueError(
+                "compactness belongs to the superpixel backend: with superpixels="
+                f"{self.superpixels!r}, give it there (get_backend(name, compactness=...))"
+            )
+
+    def replace(self, **changes: Any) -> HSMixOptions:
+        """These options with ``changes``, checked again."""
+        return dataclasses.replace(self, **changes)
+
+    def describe(self, **shown: object) -> str:
+        """``name=value`` pairs of the options, in order; ``shown`` replaces the value shown
+        for some (the built backend for the name ``superpixels``, say)."""
+        names = [f.name for f in dataclasses.fields(self)]
+        return ", ".join(f"{n}={shown[n] if n in shown else repr(getattr(self, n))}" for n in names)

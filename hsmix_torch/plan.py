@@ -1,0 +1,166 @@
+"""The plan of a mix: :class:`~hsmix_torch.params.HSMixParams` from the random draws and the
+content of the images (superpixels, saliency, the maps of :func:`~hsmix_torch.functional.mix_maps`).
+
+The second stage of HSMix, after :func:`~hsmix_torch.sampler.draw` and before
+:mod:`hsmix_torch.apply`. Deterministic: the same draws and images give the same params.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from . import functional as HF
+from ._checks import ValueChecks
+from .options import HSMixOptions
+from .params import HSMixParams
+from .sampler import RandomDraws
+from .superpixels import SuperpixelBackend, check_labels
+
+__all__ = ["check_content", "make_plan", "unit_range"]
+
+
+def unit_range(images: Tensor, options: HSMixOptions) -> Tensor:
+    """Float images mapped to [0, 1] for the saliency maps (which quantise [0, 1] to 8 bits):
+    from ``intensity_range``, or per image from its extremes (None). uint8 as it is."""
+    if not images.is_floating_point():
+        return images
+    if options.intensity_range is None:
+        return HF.minmax_rescale(images)
+    lo, hi = options.intensity_range
+    if (lo, hi) == (0.0, 1.0):
+        return images
+    return (images.float() - lo) / (hi - lo)
+
+
+def check_content(
+    checks: ValueChecks,
+    images: Tensor,
+    superpixels: Tensor | None,
+    options: HSMixOptions,
+    warn_range: bool = True,
+) -> None:
+    """Add the value checks of the images (NaN/Inf; outside ``intensity_range``: a warning,
+    where saliency reads them and ``warn_range``) and of precomputed superpixels (their
+    range) to ``checks``."""
+    if images.is_floating_point():
+        checks.add(
+            ~torch.isfinite(images).all(),
+            lambda _: "images contain NaN or Inf (pass validate=False to skip this check)",
+        )
+        soft = options.output != "hard" and options.lam == "saliency"
+        if soft and warn_range and options.intensity_range is not None:
+            lo, hi = options.intensity_range
+            checks.add(
+                ((images < lo) | (images > hi)).any(),
+                lambda _: (
+                    f"float images have values outside intensity_range="
+                    f"{options.intensity_range}; the saliency maps clip them. Pass the "
+                    "images' range, e.g. intensity_range=(0, 255) or (-1000, 1000) for CT, or "
+                    "None to stretch each image from its minimum to its maximum"
+                ),
+                warning=True,
+            )
+    if superpixels is not None and superpixels.numel():
+        voxels = math.prod(images.shape[2:])
+        what = "D*H*W" if images.ndim == 5 else "H*W"
+        checks.add(
+            (superpixels.min() < 0) | (superpixels.max() >= voxels),
+            lambda _: f"superpixels must hold labels in [0, {what}) = [0, {voxels})",
+        )
+
+
+def _table_size(labels: Tensor, bound: int, synchronised: bool) -> int:
+    """The number of label slots of the per-superpixel tables.
+
+    The backend's declared bound of the labels (every backend declares one, tested), so
+    nothing is read back. Where the labels came through the host anyway (a backend that
+    synchronises, labels already checked), their maximum is read instead when that gives
+    smaller tables; never under ``torch.compile`` or in a graph. The values in the tables do
+    not depend on the size (see :mod:`hsmix_torch.functional.streams`).
+    """
+    if synchronised and not torch.compiler.is_compiling() and labels.numel():
+        return min(int(labels.max()) + 1, max(bound, 1))
+    return max(bound, 1)
+
+
+def make_plan(
+    images: Tensor,
+    draws: RandomDraws,
+    options: HSMixOptions,
+    backend: SuperpixelBackend,
+    saliency: Callable[[Tensor], Tensor],
+    *,
+    superpixels: Tensor | None = None,
+    graphed: bool = False,
+) -> HSMixParams:
+    """The params of a mix of ``images`` ``[B, C, *S]`` (detached) with ``draws``.
+
+    Args:
+        images: the batch (images or volumes).
+        draws: its random part (:func:`~hsmix_torch.sampler.draw`).
+        options: the module's options.
+        backend: the superpixel backend (not called when ``superpixels`` is given).
+        saliency: the saliency map ``images [B, C, *S] -> [B, 1, *S]`` in [0, 1].
+        superpixels: optional precomputed ``[B, *S]`` labels in ``[0, prod(S))`` (checked by
+            the caller's :func:`check_content`).
+        graphed: inside a CUDA graph capture (nothing may be read back).
+    """
+    b, _, *size = images.shape
+    dev = images.device
+    if superpixels is None:
+        labels = backend(
+            images, draws.n_segments, max_segments=options.n_segments[1], spacing=options.spacing
+        )
+        bound = backend.label_bound(tuple(size), options.n_segments[1], dev, options.spacing)
+        synchronised = not backend.capturable(dev)
+    else:
+        labels = check_labels(superpixels, images, "superpixels", check_values=False)
+        bound = math.prod(size)
+        synchronised = options.validate or dev.type == "cpu"
+    num_labels = _table_size(labels, bound, synchronised and not graphed)
+    sal = weights = None
+    if options.output == "hard":
+        pass
+    elif options.lam == "beta":
+        weights = HF.region_beta(draws.region_key, num_labels, options.alpha)
+    else:
+        sal = _saliency_map(unit_range(images, options), saliency)
+    maps = HF.mix_maps(
+        labels,
+        draws.partner,
+        draws.region_key,
+        num_labels,
+        options.p_hard,
+        saliency=sal,
+        region_weights=weights,
+        aggregate=options.aggregate,
+        output=options.output,
+        soft=draws.soft,
+        kernels=options.kernels,
+    )
+    return HSMixParams(
+        partner=draws.partner,
+        mixed=maps.mixed,
+        soft=draws.soft,
+        superpixels=labels,
+        selected=maps.selected,
+        hard_mask=maps.hard_mask,
+        soft_lambda=maps.soft_lambda,
+    )
+
+
+def _saliency_map(images: Tensor, saliency: Callable[[Tensor], Tensor]) -> Tensor:
+    """``[B, *S]`` float32 saliency in [0, 1] of images already in [0, 1] (or uint8)."""
+    # Saliency is defined on 8-bit data in fp32; never under autocast.
+    with torch.autocast(images.device.type, enabled=False):
+        sal = saliency(images)
+    expected = (images.shape[0], 1, *images.shape[2:])
+    if not isinstance(sal, Tensor) or sal.shape != expected:
+        got = tuple(sal.shape) if isinstance(sal, Tensor) else type(sal).__name__
+        layout = "[B, 1, D, H, W]" if images.ndim == 5 else "[B, 1, H, W]"
+        raise ValueError(f"saliency must return a {layout}={expected} tensor, got {got}")
+    return sal[:, 0].float().clamp(0.0, 1.0)
