@@ -25,9 +25,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check hsmix_torch tests benchmarks notebooks
 	$(BIN)/ruff format --check hsmix_torch tests benchmarks notebooks
 
-# One pytest worker per core (pytest-xdist); each worker takes one torch thread.
+# One pytest worker per core (pytest-xdist); each worker takes one torch thread. loadgroup
+# keeps a group on one worker (the nnU-Net tests plan their data set once).
 test: lint
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 # The tour notebook is stored with its outputs; rerun it after a change that alters them.
 notebook: $(STAMP)

@@ -47,10 +47,10 @@ from benchmarks.common import (  # noqa: E402
     volume_batch,
     write_csv,
 )
+from benchmarks.reference import reference_batch  # noqa: E402
 from hsmix_torch import HSMix  # noqa: E402
 from hsmix_torch.saliency import get_saliency  # noqa: E402
 from hsmix_torch.superpixels import available_backends, get_backend  # noqa: E402
-from tests.reference import reference_batch  # noqa: E402
 
 # On the CPU, the reference-speed backends are only timed on batches up to this many pixels.
 CPU_SLOW_BACKEND_PIXELS = 16 * 224 * 224
@@ -65,7 +65,7 @@ def _gen(device: torch.device, seed: int) -> torch.Generator:
 def reference_call(
     size: int, grey: bool, n_images: int, volumes: bool = False
 ) -> Callable[[int], object]:
-    """The published per-sample way (tests/reference.py) on ``n_images`` real images (or
+    """The published per-sample way (benchmarks/reference.py) on ``n_images`` real images (or
     volumes: per volume, saliency slice by slice)."""
     if volumes:
         images, masks, _ = volume_batch(n_images, size)

@@ -24,9 +24,9 @@ from torch.utils.data import DataLoader, TensorDataset
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import device_name, print_table, real_batch, time_ms  # noqa: E402
+from benchmarks.reference import reference_batch  # noqa: E402
 from hsmix_torch import HSMix, HSMixCollate  # noqa: E402
 from hsmix_torch.superpixels import get_backend  # noqa: E402
-from tests.reference import reference_batch  # noqa: E402
 
 
 def loader_images_per_s(backend: str, workers: int, batch: int, batches: int, size: int) -> float:

@@ -403,8 +403,9 @@ def plot_curves(curves: list[dict[str, object]], path: Path, title: str) -> None
     sets = list(dict.fromkeys(str(r["set"]) for r in curves))
     fig, axes = plt.subplots(1, len(sets), figsize=(6.5 * len(sets), 4.0), squeeze=False)
     for ax, name in zip(axes[0], sets, strict=True):
-        methods = list(dict.fromkeys(str(r["method"]) for r in curves if r["set"] == name))
-        for i, method in enumerate(methods):
+        present = {str(r["method"]) for r in curves if r["set"] == name}
+        for method in (m for m in METHODS if m in present):
+            colour = f"C{METHODS.index(method)}"  # the same method, the same colour in every panel
             rows = [r for r in curves if r["set"] == name and r["method"] == method]
             epochs = sorted({int(r["epoch"]) for r in rows})
             mean, low, high, train = [], [], [], []
@@ -416,12 +417,12 @@ def plot_curves(curves: list[dict[str, object]], path: Path, title: str) -> None
                 low.append(m - ci)
                 high.append(m + ci)
                 train.append(statistics.mean(float(r["train_dice"]) for r in at))
-            ax.plot(epochs, mean, color=f"C{i}", label=f"{method} (held-out)")
-            ax.fill_between(epochs, low, high, color=f"C{i}", alpha=0.15, linewidth=0)
+            ax.plot(epochs, mean, color=colour, label=f"{method} (held-out)")
+            ax.fill_between(epochs, low, high, color=colour, alpha=0.15, linewidth=0)
             ax.plot(
                 epochs,
                 train,
-                color=f"C{i}",
+                color=colour,
                 linestyle="--",
                 linewidth=0.9,
                 label=f"{method} (training)",

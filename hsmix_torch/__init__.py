@@ -17,4 +17,4 @@ __all__ = [
     "SuperpixelCollate",
     "draw",
 ]
-__version__ = "0.4.0"
+__version__ = "0.5.0"

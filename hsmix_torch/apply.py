@@ -24,7 +24,7 @@ from ._checks import ValueChecks
 from .options import HSMixOptions
 from .params import HSMixParams
 
-__all__ = ["check_fit", "mask_layouts", "mix_labels", "mix_mask", "mix_tensor"]
+__all__ = ["check_fit", "mask_layouts", "mix_all", "mix_labels", "mix_mask", "mix_tensor"]
 
 
 def check_fit(a: Tensor, params: HSMixParams, name: str) -> None:
@@ -78,6 +78,14 @@ def mask_layouts(
         )
         for k, m in enumerate(masks)
     ]
+
+
+def mix_all(
+    images: Tensor, layouts: Sequence[HF.MaskLayout], params: HSMixParams, options: HSMixOptions
+) -> tuple[Tensor, list[Tensor]]:
+    """The images and every mask (in its working layout) mixed with the same params."""
+    out = mix_tensor(images, params, options, "images")
+    return out, [mix_mask(layout, params, options) for layout in layouts]
 
 
 def mix_mask(layout: HF.MaskLayout, params: HSMixParams, options: HSMixOptions) -> Tensor:

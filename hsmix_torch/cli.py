@@ -1,4 +1,5 @@
-"""Command line: ``hsmix-torch demo`` (or ``python -m hsmix_torch demo``)."""
+"""Command line: ``hsmix-torch demo`` (or ``python -m hsmix_torch demo``), and
+``hsmix-torch nnunet-trainers``, the folder for nnU-Net's ``nnUNet_extTrainer``."""
 
 from __future__ import annotations
 
@@ -158,12 +159,29 @@ def _parser() -> argparse.ArgumentParser:
         "phantoms (no DIR; --size is their side, default 48), or the first four .npz "
         "volumes of DIR (MSD hippocampus layout, e.g. ../shared/data/MSD_Hippocampus)",
     )
+    sub.add_parser(
+        "nnunet-trainers",
+        help="print the folder of the HSMix nnU-Net trainers, for nnUNet_extTrainer",
+        description="Print the folder that holds nnUNetTrainerHSMix and its variants: "
+        "export nnUNet_extTrainer=$(hsmix-torch nnunet-trainers), then "
+        "nnUNetv2_train DATASET CONFIG FOLD -tr nnUNetTrainerHSMix.",
+    )
     return parser
+
+
+def _nnunet_trainers(parser: argparse.ArgumentParser) -> int:
+    if importlib.util.find_spec("nnunetv2") is None:
+        parser.exit(2, 'the nnU-Net trainers need nnunetv2: pip install -e ".[nnunet]"\n')
+    # The path alone: importing the trainers would import nnU-Net (seconds) for one line.
+    print(Path(__file__).resolve().parent / "nnunet" / "trainers")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "nnunet-trainers":
+        return _nnunet_trainers(parser)
     lo, hi = args.n_segments
     if lo > hi:
         parser.error(f"--n-segments: MIN must be <= MAX, got {lo} {hi}")

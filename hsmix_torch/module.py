@@ -16,17 +16,18 @@ import torch
 from torch import Tensor, nn
 
 from . import apply
-from ._checks import ValueChecks, check_images
+from ._checks import ValueChecks
 from ._tensor_types import plain, wrap_like
 from .cuda_graph import GraphCache
+from .functional import MaskLayout
 from .kernels import Kernels
 from .options import HSMixOptions
 from .params import HSMixParams
-from .plan import check_content, make_plan
+from .plan import check_draws, check_inputs, make_plan
 from .saliency import get_saliency
-from .sampler import RandomDraws, draw
+from .sampler import RandomDraws, draw_for
 from .structure import BatchFields, locate
-from .superpixels import SuperpixelFn, check_labels, get_backend
+from .superpixels import SuperpixelFn, get_backend
 
 __all__ = ["HSMix"]
 
@@ -156,8 +157,10 @@ class HSMix(nn.Module):
         Returns:
             :class:`HSMixParams` for :meth:`mix`.
         """
-        x, sp = self._checked(images, (), superpixels, None)
-        draws = self._draw(x, generator) if draws is None else self._check_draws(x, draws)
+        x, sp = check_inputs(images, (), superpixels, self.options, None)
+        if draws is None:
+            draws = draw_for(x, self.options, generator)
+        check_draws(x, draws, self.options)
         return make_plan(x.detach(), draws, self.options, self.backend, self.saliency_fn,
                          superpixels=sp)  # fmt: skip
 
@@ -180,10 +183,11 @@ class HSMix(nn.Module):
         many = masks is not None and not isinstance(masks, Tensor)
         listed = [] if masks is None else list(masks) if many else [masks]
         checks = ValueChecks() if self.options.validate else None
-        layouts = self._layouts(plain(images), listed, dense, checks)
+        layouts = _layouts(plain(images), listed, self.options, dense, checks)
         if checks is not None:
             checks.run()
-        out, mixed = self._apply_mix(images, listed, layouts, params)
+        out, mixed = _rewrap(*apply.mix_all(plain(images), layouts, params, self.options),
+                             images, listed)  # fmt: skip
         if masks is None:
             return out
         return out, (mixed if many else mixed[0])
@@ -247,23 +251,24 @@ class HSMix(nn.Module):
     ) -> tuple[Tensor, list[Tensor], HSMixParams]:
         """Check, draw, plan and apply: eagerly, or through the CUDA graph of this call."""
         checks = ValueChecks() if self.options.validate else None
-        x, sp = self._checked(images, masks, superpixels, checks)
-        layouts = self._layouts(x, masks, dense, checks)
+        x, sp = check_inputs(images, masks, superpixels, self.options, checks, self._warned_range)
+        layouts = _layouts(x, masks, self.options, dense, checks)
         if checks is not None and checks.run():
             self._warned_range = True  # once per module
-        draws = self._draw(x, generator)
+        draws = draw_for(x, self.options, generator)
         if not self._graphed(x):
             params = make_plan(x.detach(), draws, self.options, self.backend, self.saliency_fn,
                                superpixels=sp)  # fmt: skip
-            return (*self._apply_mix(images, masks, layouts, params), params)
+            mixed = apply.mix_all(x, layouts, params, self.options)
+            return (*_rewrap(*mixed, images, masks), params)
 
         def run(x: Tensor, sp: Tensor | None, *rest: Tensor | None) -> list[Tensor | None]:
             graph_draws = RandomDraws(*rest[:4])
             params = make_plan(x, graph_draws, self.options, self.backend, self.saliency_fn,
                                superpixels=sp, graphed=True)  # fmt: skip
             static_masks = list(rest[4:])  # the graph's own buffers
-            static_layouts = self._layouts(x, static_masks, dense, None)
-            out, mixed = self._apply_mix(x, static_masks, static_layouts, params, wrap=False)
+            static_layouts = _layouts(x, static_masks, self.options, dense, None)
+            out, mixed = apply.mix_all(x, static_layouts, params, self.options)
             return [out, *mixed, *(getattr(params, f) for f in _PARAMS)]
 
         inputs = [x.detach(), sp, draws.partner, draws.n_segments, draws.soft, draws.region_key]
@@ -271,8 +276,7 @@ class HSMix(nn.Module):
         flat = self._graphs(run, [*inputs, *(plain(m) for m in masks)], key)
         n = len(masks)
         params = HSMixParams(**dict(zip(_PARAMS, flat[1 + n :], strict=True)))
-        mixed = [wrap_like(t, m) for t, m in zip(flat[1 : 1 + n], masks, strict=True)]
-        return wrap_like(flat[0], images), mixed, params
+        return (*_rewrap(flat[0], flat[1 : 1 + n], images, masks), params)
 
     def _graphed(self, images: Tensor) -> bool:
         """True where this call goes through a CUDA graph (see ``cuda_graph``)."""
@@ -283,91 +287,23 @@ class HSMix(nn.Module):
             and not torch.compiler.is_compiling()
         )
 
-    # ------------------------------------------------------------------------ pieces
-    def _checked(
-        self,
-        images: Tensor,
-        masks: Sequence[Tensor],
-        superpixels: Tensor | None,
-        checks: ValueChecks | None,
-    ) -> tuple[Tensor, Tensor | None]:
-        """The plain images and superpixels, checked (shapes, dtypes, devices; values into
-        ``checks``)."""
-        x, sp = plain(images), plain(superpixels)
-        check_images(x)
-        spacing = self.options.spacing
-        if spacing is not None and len(spacing) != x.ndim - 2:
-            raise ValueError(
-                f"spacing={spacing} has {len(spacing)} values but the images "
-                f"{tuple(x.shape)} have {x.ndim - 2} spatial axes; pass one value per axis"
-            )
-        for name, m in [*(("masks", plain(m)) for m in masks), ("superpixels", sp)]:
-            if isinstance(m, Tensor) and m.device != x.device:
-                raise ValueError(f"{name} are on {m.device} but images are on {x.device}")
-        if sp is not None:
-            sp = check_labels(sp, x, "superpixels", check_values=False)
-        if checks is not None:
-            check_content(checks, x, sp, self.options, warn_range=not self._warned_range)
-        return x, sp
 
-    def _layouts(
-        self,
-        images: Tensor,
-        masks: Sequence[Tensor],
-        dense: Sequence[bool] | None,
-        checks: ValueChecks | None,
-    ) -> list:
-        shape = (images.shape[0], *images.shape[2:])
-        return apply.mask_layouts([plain(m) for m in masks], shape, self.options, dense, checks)
-
-    def _apply_mix(
-        self,
-        images: Tensor,
-        masks: Sequence[Tensor],
-        layouts: list,
-        params: HSMixParams,
-        wrap: bool = True,
-    ) -> tuple[Tensor, list[Tensor]]:
-        out = apply.mix_tensor(plain(images), params, self.options, "images")
-        mixed = [apply.mix_mask(layout, params, self.options) for layout in layouts]
-        if not wrap:
-            return out, mixed
-        return wrap_like(out, images), [wrap_like(t, m) for t, m in zip(mixed, masks, strict=True)]
-
-    def _draw(self, images: Tensor, generator: torch.Generator | None) -> RandomDraws:
-        """The random part of a mix for ``images`` (see :func:`~hsmix_torch.sampler.draw`)."""
-        if generator is not None and not _same_device(generator.device, images.device):
-            raise ValueError(
-                f"generator is on {generator.device} but images are on {images.device}; "
-                "create it with torch.Generator(device=images.device)"
-            )
-        opts = self.options
-        return draw(
-            images.shape[0],
-            n_segments=opts.n_segments,
-            p=opts.p,
-            pairing=opts.pairing,
-            p_soft=opts.p_soft if opts.output == "either" else None,
-            device=images.device,
-            generator=generator,
-        )
-
-    def _check_draws(self, images: Tensor, draws: RandomDraws) -> RandomDraws:
-        b = images.shape[0]
-        if draws.partner.shape != (b,) or draws.partner.device != images.device:
-            raise ValueError(
-                f"draws must be for a batch of {b} on {images.device}, got partner of shape "
-                f"{tuple(draws.partner.shape)} on {draws.partner.device}"
-            )
-        if (draws.soft is not None) != (self.options.output == "either"):
-            raise ValueError('draws.soft must be set exactly when output="either"')
-        return draws
+def _layouts(
+    images: Tensor,
+    masks: Sequence[Tensor],
+    options: HSMixOptions,
+    dense: Sequence[bool] | None,
+    checks: ValueChecks | None,
+) -> list[MaskLayout]:
+    shape = (images.shape[0], *images.shape[2:])
+    return apply.mask_layouts([plain(m) for m in masks], shape, options, dense, checks)
 
 
-def _same_device(a: torch.device, b: torch.device) -> bool:
-    if a.type != b.type:
-        return False
-    return a.index is None or b.index is None or a.index == b.index
+def _rewrap(
+    out: Tensor, mixed: list[Tensor], images: Tensor, masks: Sequence[Tensor]
+) -> tuple[Tensor, list[Tensor]]:
+    """The outputs as the tensor subclasses of their inputs (tv_tensors, MetaTensor)."""
+    return wrap_like(out, images), [wrap_like(t, m) for t, m in zip(mixed, masks, strict=True)]
 
 
 def _option(name: str) -> property:

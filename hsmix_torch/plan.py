@@ -8,19 +8,20 @@ The second stage of HSMix, after :func:`~hsmix_torch.sampler.draw` and before
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 
 from . import functional as HF
-from ._checks import ValueChecks
+from ._checks import ValueChecks, check_images
+from ._tensor_types import plain
 from .options import HSMixOptions
 from .params import HSMixParams
 from .sampler import RandomDraws
 from .superpixels import SuperpixelBackend, check_labels
 
-__all__ = ["check_content", "make_plan", "unit_range"]
+__all__ = ["check_draws", "check_inputs", "make_plan", "unit_range"]
 
 
 def unit_range(images: Tensor, options: HSMixOptions) -> Tensor:
@@ -36,7 +37,49 @@ def unit_range(images: Tensor, options: HSMixOptions) -> Tensor:
     return (images.float() - lo) / (hi - lo)
 
 
-def check_content(
+def check_inputs(
+    images: Tensor,
+    masks: Sequence[Tensor],
+    superpixels: Tensor | None,
+    options: HSMixOptions,
+    checks: ValueChecks | None,
+    warned_range: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """The plain images and superpixels of a call, checked: shapes, dtypes and devices here
+    (errors naming the argument), values into ``checks`` (read back later, once; None: not
+    checked)."""
+    x, sp = plain(images), plain(superpixels)
+    check_images(x)
+    spacing = options.spacing
+    if spacing is not None and len(spacing) != x.ndim - 2:
+        raise ValueError(
+            f"spacing={spacing} has {len(spacing)} values but the images "
+            f"{tuple(x.shape)} have {x.ndim - 2} spatial axes; pass one value per axis"
+        )
+    for name, m in [*(("masks", plain(m)) for m in masks), ("superpixels", sp)]:
+        if isinstance(m, Tensor) and m.device != x.device:
+            raise ValueError(f"{name} are on {m.device} but images are on {x.device}")
+    if sp is not None:
+        sp = check_labels(sp, x, "superpixels", check_values=False)
+    if checks is not None:
+        _check_content(checks, x, sp, options, warn_range=not warned_range)
+    return x, sp
+
+
+def check_draws(images: Tensor, draws: RandomDraws, options: HSMixOptions) -> None:
+    """Draws made elsewhere must be for this batch (its size and device, ``soft`` set
+    exactly when ``output="either"``)."""
+    b = images.shape[0]
+    if draws.partner.shape != (b,) or draws.partner.device != images.device:
+        raise ValueError(
+            f"draws must be for a batch of {b} on {images.device}, got partner of shape "
+            f"{tuple(draws.partner.shape)} on {draws.partner.device}"
+        )
+    if (draws.soft is not None) != (options.output == "either"):
+        raise ValueError('draws.soft must be set exactly when output="either"')
+
+
+def _check_content(
     checks: ValueChecks,
     images: Tensor,
     superpixels: Tensor | None,

@@ -19,13 +19,12 @@ from torch import Tensor
 
 from ._checks import check_choice, check_int, check_probability, segment_range
 from .functional.streams import region_beta, region_uniforms
-from .options import PAIRINGS
+from .options import PAIRINGS, HSMixOptions
 
-__all__ = ["PAIRINGS", "RandomDraws", "draw", "region_beta", "region_uniforms"]
+__all__ = ["PAIRINGS", "RandomDraws", "draw", "draw_for", "region_beta", "region_uniforms"]
 
 # The per-superpixel values are deterministic functions of a key: they live with the
 # torch-ops references and are re-exported here, beside the draws that make the keys.
-
 
 
 @dataclass
@@ -94,3 +93,30 @@ def draw(
     soft = None if p_soft is None else torch.rand(b, **kw) < p_soft
     key = torch.randint(0, 2**32, (b,), **kw)
     return RandomDraws(partner=partner, n_segments=counts, soft=soft, region_key=key)
+
+
+def draw_for(
+    images: Tensor, options: HSMixOptions, generator: torch.Generator | None
+) -> RandomDraws:
+    """:func:`draw` for a batch of ``images`` with HSMix's ``options``, on the images'
+    device; ``generator`` must live there."""
+    if generator is not None and not _same_device(generator.device, images.device):
+        raise ValueError(
+            f"generator is on {generator.device} but images are on {images.device}; "
+            "create it with torch.Generator(device=images.device)"
+        )
+    return draw(
+        images.shape[0],
+        n_segments=options.n_segments,
+        p=options.p,
+        pairing=options.pairing,
+        p_soft=options.p_soft if options.output == "either" else None,
+        device=images.device,
+        generator=generator,
+    )
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    if a.type != b.type:
+        return False
+    return a.index is None or b.index is None or a.index == b.index

@@ -180,8 +180,9 @@ class _Walk:
         if key in o.per_sample:
             return _repeat_whole(node, self.times, path)
         if isinstance(node, Tensor):
-            return wrap_like(torch.cat([node.as_subclass(Tensor)] * self.times), node) if (
-                self.rows(node)) else node
+            if not self.rows(node):
+                return node
+            return wrap_like(torch.cat([node.as_subclass(Tensor)] * self.times), node)
         if isinstance(node, np.ndarray):
             return np.concatenate([node] * self.times) if self.rows(node) else node
         if isinstance(node, Mapping):

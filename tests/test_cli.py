@@ -119,3 +119,29 @@ def test_volume_demo_writes_png(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as err:
         main(["demo", "--volume", str(tmp_path / "missing")])
     assert err.value.code == 2 and "not a folder" in capsys.readouterr().err
+
+
+def test_nnunet_trainers_prints_the_folder_nnunet_searches(capsys, monkeypatch) -> None:
+    import importlib.util
+
+    import pytest
+
+    from hsmix_torch import cli
+
+    if importlib.util.find_spec("nnunetv2") is None:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["nnunet-trainers"])
+        assert exit_info.value.code == 2 and "nnunetv2" in capsys.readouterr().err
+        return
+    assert main(["nnunet-trainers"]) == 0
+    folder = capsys.readouterr().out.strip()
+    from hsmix_torch.nnunet import TRAINER_FOLDER
+
+    assert folder == str(TRAINER_FOLDER)
+    module = (TRAINER_FOLDER / "hsmix_trainers.py").read_text()
+    assert all(name in module for name in ("nnUNetTrainerHSMix", "nnUNetTrainerHSMixHard"))
+    # Without nnU-Net the command says what to install.
+    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["nnunet-trainers"])
+    assert exit_info.value.code == 2 and "[nnunet]" in capsys.readouterr().err

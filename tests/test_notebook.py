@@ -1,5 +1,6 @@
 """The tour notebook: stored with its outputs (figures for readers browsing the repository),
-and re-executed here from top to bottom, so it cannot rot."""
+and re-executed here from top to bottom, so it cannot rot, with ``MPLBACKEND=Agg`` in the
+kernel's environment (its first cell asks for the inline backend)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ def _figure_cells(nb) -> list[int]:
     ]
 
 
-def test_tour_notebook_is_stored_with_outputs_and_executes() -> None:
+def test_tour_notebook_is_stored_with_outputs_and_executes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Agg is what clusters and CI machines often export; the notebook must still draw.
+    monkeypatch.setenv("MPLBACKEND", "Agg")
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("kornia", reason="the tour's kornia section needs the kornia extra")

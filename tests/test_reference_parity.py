@@ -1,6 +1,6 @@
 """The batched HSMix equals the published per-pair algorithm (loops + OpenCV saliency).
 
-tests/reference.py re-implements the scripts pair by pair with Python loops over
+benchmarks/reference.py re-implements the scripts pair by pair with Python loops over
 superpixels and OpenCV's saliency; given the same superpixels and the same draws, the hard
 mix must match exactly and the soft mix to float32 rounding (tolerance 1e-5; the sums
 differ only in summation order and fixed-point vs float64 accumulation).
@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from benchmarks.reference import opencv_saliency, reference_pair
 from hsmix_torch import HSMix, draw
 from hsmix_torch.sampler import region_uniforms
-
-from .reference import opencv_saliency, reference_pair
 
 pytest.importorskip("cv2")
 

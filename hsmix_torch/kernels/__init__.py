@@ -8,21 +8,28 @@ implementations, so ``torch.compile`` and CUDA graphs see them as single ops.
 
 Kernels and the torch-ops references they equal (the SLIC and connectivity kernels take
 images and volumes: an image is a volume of depth 1, the depth axis compiled in for volumes
-only; the maps of a mix flatten the spatial axes):
+only; the maps of a mix flatten the spatial axes). All index in 32 bits (``_common``):
+larger tensors take the torch ops or are refused.
 
-- :mod:`.slic_kmeans`: the torch SLIC's k-means rounds, two kernels a round
-  (``hsmix_torch.superpixels.torch_slic._kmeans``);
-- :mod:`.connectivity`: the component-labelling rounds, two kernels a round, and both
-  small-fragment merge passes (``hsmix_torch.superpixels.connectivity._run_rounds`` and
-  ``_merge_small``);
-- :mod:`.saliency`: OpenCV's fine-grained saliency (``hsmix_torch.saliency.fine_grained``);
-- :mod:`.mixing_maps`: the per-superpixel uniforms (``hsmix_torch.sampler.region_uniforms``)
-  and the soft weight L (``hsmix_torch.functional.soft_lambda``).
+- :mod:`.slic_features`: rescaling, CIELAB and compactness in one pass
+  (``hsmix_torch.superpixels.torch_slic._features``; equal within about 1e-6 relative: the
+  two powers of CIELAB are ``exp2(p * log2(x))``, the interpreter has no libdevice);
+- :mod:`.slic_kmeans`: the torch SLIC's k-means, a start kernel and two kernels a round
+  (``hsmix_torch.superpixels.torch_slic._kmeans``, label for label);
+- :mod:`.connectivity`: components by union-find in three launches, scikit-image's
+  small-fragment scan, the raster-order relabelling
+  (``hsmix_torch.superpixels.connectivity.enforce_connectivity``, label for label);
+- :mod:`.saliency`: OpenCV's fine-grained saliency, five kernels
+  (``hsmix_torch.saliency.fine_grained``, bit for bit);
+- :mod:`.mixing_maps`: the pasted set, ``M``, the soft weight ``L`` and ``mixed``
+  (``hsmix_torch.functional.maps._mix_maps``, exactly);
+- :mod:`.mixing`: the mixed batch and one-hot class maps in one pass over the data
+  (``hsmix_torch.functional.mixing._mix_batch`` and ``_mix_classes``; equal on CUDA, within
+  one rounding in the interpreter, which does not fuse the lerp's multiply-add).
 
-Torch ops still: the SLIC features (rescaling, CIELAB: a bit-exact Triton version needs
-libdevice, which the interpreter cannot run), the grid set-up, the final relabelling, the
-Beta weights of ``lam="beta"``, and the mixing itself (single passes over the data; a
-Triton lerp would not match CUDA's FMA-contracted ``torch.lerp`` bit for bit).
+Still torch ops: the per-image extremes before the features, the grid set-up, the random
+draws and the Beta weights of ``lam="beta"`` (a few small launches; ``benchmarks/
+gpu_report.py`` lists them per forward).
 """
 
 from __future__ import annotations

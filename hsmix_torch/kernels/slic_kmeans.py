@@ -1,6 +1,6 @@
 """SLIC's k-means rounds as Triton kernels, for images and volumes.
 
-Reference: ``hsmix_torch.superpixels.torch_slic._kmeans`` from ``initial_state`` (torch
+Reference: ``hsmix_torch.superpixels.torch_slic._kmeans`` from ``slic_grid.initial_state`` (torch
 ops: the assignment ``_assign``, the centre update ``_update`` with its fixed-point sums, and
 the ``alive`` and centre bookkeeping), which this equals label for label. An image is a
 volume of depth 1 (as in scikit-image): one kernel serves both, with the depth axis compiled
@@ -31,6 +31,7 @@ Index arithmetic is 32-bit: batches of 2**31 voxels or more are refused.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import torch
@@ -42,7 +43,7 @@ from .._constants import FIXED_POINT_SCALE
 from ._common import INT32_LIMIT, round_half_even
 
 if TYPE_CHECKING:
-    from ..superpixels._grid import SlicGrid
+    from ..superpixels.slic_grid import SlicGrid
 
 __all__ = ["slic_kmeans"]
 
@@ -364,8 +365,7 @@ def _slic_kmeans_op(
         )  # fmt: skip
     else:
         partials = torch.zeros(shape, dtype=torch.int64, device=feats.device)
-    valid8 = valid.view(torch.int8)
-    alive = valid8
+    alive = valid8 = valid.view(torch.int8)  # alive: this round's; valid8: the grid's
     out = torch.empty((b, *size), dtype=torch.int32, device=feats.device)
     picks = torch.empty((b, *size), dtype=torch.int8, device=feats.device)
     spare = torch.empty_like(picks)
@@ -409,7 +409,7 @@ def slic_kmeans(
 
     Args:
         feats: ``[B, *S, F]`` float32 (S: ``(H, W)`` or ``(D, H, W)``).
-        grid: the batch's :class:`~hsmix_torch.superpixels._grid.SlicGrid`.
+        grid: the batch's :class:`~hsmix_torch.superpixels.slic_grid.SlicGrid`.
         radius, rounds: the candidate cells per axis around the home cell, the rounds.
         spacing: the voxel size per axis (None: 1).
         centres, valid: ``[B, *pads, A + F]`` float32 and ``[B, *pads]`` bool initial
@@ -426,9 +426,7 @@ def slic_kmeans(
             f"the SLIC k-means takes features [B, *S, F] with 2 or 3 spatial axes, "
             f"got {tuple(feats.shape)}"
         )
-    cells = 1
-    for p in grid.pads:
-        cells *= p
+    cells = math.prod(grid.pads)
     cand = (2 * radius + 1) ** a
     if max(feats.numel(), b * cells * cand * (a + 1 + f)) >= INT32_LIMIT or cand > 127:
         raise ValueError(

@@ -137,9 +137,7 @@ class AutoBackend(SuperpixelBackend):
         cpu = resolve_auto(torch.device("cpu"))
         volumes = resolve_auto(torch.device("cpu"), 3)
         options = "".join(f", {k}={v!r}" for k, v in self.options.items())
-        return (
-            f"AutoBackend(cpu -> {cpu!r} (volumes {volumes!r}), cuda -> 'torch'{options})"
-        )
+        return f"AutoBackend(cpu -> {cpu!r} (volumes {volumes!r}), cuda -> 'torch'{options})"
 
 
 def get_backend(backend: str | SuperpixelFn, **options: object) -> SuperpixelBackend:

@@ -25,8 +25,8 @@ from ..functional import fixed_point_sums, minmax_rescale
 from ..kernels import Kernels, check_kernels, choose
 from . import connectivity
 from ._color import rgb_to_lab
-from ._grid import SlicGrid, label_bound, slic_grid
 from .base import SuperpixelBackend, default_compactness
+from .slic_grid import SlicGrid, along, flat_cell, initial_state, label_bound, slic_grid
 
 __all__ = ["TorchSlicBackend", "slic"]
 
@@ -37,55 +37,6 @@ def _features(images: Tensor, compactness: float) -> Tensor:
     if x.shape[-1] == 3:
         x = rgb_to_lab(x)
     return (x / compactness).contiguous()
-
-
-def _home_cell(size: int, off: Tensor, step: Tensor, count: Tensor) -> Tensor:
-    """``[B, size]`` nearest initial grid index per pixel coordinate (ties to the lower one)."""
-    coord = torch.arange(size, device=off.device)
-    num = 2 * (coord[None, :] - off[:, None]) + step[:, None] - 1
-    cell = torch.div(num, 2 * step[:, None], rounding_mode="floor")
-    return torch.minimum(cell.clamp(min=0), count[:, None] - 1)
-
-
-def _along(t: Tensor, axis: int, nd: int, trailing: int = 0) -> Tensor:
-    """``[B, n]`` (or ``[n]``) viewed along spatial ``axis`` of ``[B, *S, ...]``, with
-    ``trailing`` axes of size 1 after the spatial ones."""
-    lead = t.shape[:-1] if t.ndim == 2 else (1,)
-    shape = [1] * nd
-    shape[axis] = t.shape[-1]
-    return t.reshape(*lead, *shape, *([1] * trailing))
-
-
-def _flat_cell(cells: list[Tensor], pads: tuple[int, ...]) -> Tensor:
-    """Row-major index into the ``[*pads]`` centre table of broadcastable per-axis cells."""
-    k = cells[0]
-    for c, pad in zip(cells[1:], pads[1:], strict=True):
-        k = k * pad + c
-    return k
-
-
-def initial_state(
-    feats: Tensor, grid: SlicGrid
-) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, ...]]:
-    """scikit-image's starting point: ``(centres [B, *pads, A + F], valid [B, *pads] bool,
-    labels [B, *S] int64, home)``: centres on the grid with colour 0 (scikit-image's
-    initial colour), the centres placed on each image's grid, each pixel's home cell as its
-    label, and ``home``: per axis, each coordinate's home cell ``[B, S_a]``."""
-    b, *size, f = feats.shape
-    nd, dev, pads = len(size), feats.device, grid.pads
-    valid = torch.ones((b, *pads), dtype=torch.bool, device=dev)
-    centres = torch.zeros((b, *pads, nd + f), device=dev)
-    for a, pad in enumerate(pads):
-        i = torch.arange(pad, device=dev)[None, :]
-        valid &= _along(i < grid.counts[:, a, None], a, nd)
-        position = grid.off[:, a, None] + i * grid.steps[:, a, None]
-        centres[..., a] = _along(position.float(), a, nd)
-    home = tuple(
-        _home_cell(s, grid.off[:, a], grid.steps[:, a], grid.counts[:, a])
-        for a, s in enumerate(size)
-    )
-    labels = _flat_cell([_along(h, a, nd) for a, h in enumerate(home)], pads)
-    return centres, valid, labels.expand(b, *size).contiguous(), home
 
 
 def _assign(
@@ -120,7 +71,7 @@ def _assign(
     alive_flat = alive.view(b, -1)
     per_image = (b, *([1] * (nd + 1)))  # [B, 1.., 1] against [B, *S, J]
     inv_s2 = (1.0 / grid.step.float() ** 2).view(per_image)
-    coords = [_along(torch.arange(s, device=dev), a, nd, trailing=1) for a, s in enumerate(size)]
+    coords = [along(torch.arange(s, device=dev), a, nd, trailing=1) for a, s in enumerate(size)]
     offsets = torch.arange(-radius, radius + 1, device=dev)
     last = nd - 1
     c_last = home[last][:, :, None] + offsets  # [B, S_last, J]: candidates, in centre order
@@ -134,9 +85,9 @@ def _assign(
         cells, ok = [], ok_last
         for a, di in enumerate(line):
             c = home[a] + di  # [B, S_a]
-            ok = ok & _along((c >= 0) & (c < grid.counts[:, a, None]), a, nd, trailing=1)
-            cells.append(_along(c.clamp(0, pads[a] - 1), a, nd, trailing=1))
-        k = _flat_cell([*cells, c_last], pads).expand(b, *size, 2 * radius + 1)
+            ok = ok & along((c >= 0) & (c < grid.counts[:, a, None]), a, nd, trailing=1)
+            cells.append(along(c.clamp(0, pads[a] - 1), a, nd, trailing=1))
+        k = flat_cell([*cells, c_last], pads).expand(b, *size, 2 * radius + 1)
         c = table.gather(1, k.reshape(b, -1, 1).expand(-1, -1, nd + f)).view(*k.shape, nd + f)
         ok = ok & alive_flat.gather(1, k.reshape(b, -1)).view(k.shape)
         space = None
@@ -160,7 +111,7 @@ def _update(feats: Tensor, labels: Tensor, k_pad: int) -> tuple[Tensor, Tensor]:
     b, *size, f = feats.shape
     nd, dev = len(size), feats.device
     coords = [
-        _along(torch.arange(s, device=dev, dtype=torch.float32), a, nd, 1).expand(b, *size, 1)
+        along(torch.arange(s, device=dev, dtype=torch.float32), a, nd, 1).expand(b, *size, 1)
         for a, s in enumerate(size)
     ]
     rows = torch.cat([*coords, feats], dim=-1).view(b, -1, nd + f)

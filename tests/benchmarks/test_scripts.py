@@ -201,9 +201,10 @@ def test_train_segmentation_quick_paired_and_resumable(tmp_path) -> None:
 
 
 def test_gpu_train_script_runs_its_preset_with_overrides(tmp_path) -> None:
-    """benchmarks/gpu_train.sh (the GPU preset), shrunk by its pass-through arguments."""
+    """benchmarks/gpu_train.sh (the short GPU preset), shrunk by its pass-through arguments."""
     tiny = ["--device", "cpu", "--datasets", "builtin-grey", "--seeds", "3"]
     tiny += ["--methods", "none", "hsmix", "--size", "32", "--width", "4", "--max-steps", "1"]
+    tiny += ["--train-size", "8", "--test-size", "8"]  # 20 built-in samples, not 140
     env = {**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable, "MPLBACKEND": "Agg"}
     res = subprocess.run(
         ["bash", str(ROOT / "benchmarks" / "gpu_train.sh"), *tiny],
@@ -213,10 +214,10 @@ def test_gpu_train_script_runs_its_preset_with_overrides(tmp_path) -> None:
         timeout=600,
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    rows = _rows(tmp_path / "train_segmentation_gpu.csv")
-    assert [(r["method"], r["seed"], r["epochs"]) for r in rows] == [
-        ("none", "3", "60"),
-        ("hsmix", "3", "60"),
+    rows = _rows(tmp_path / "train_segmentation_gpu_short.csv")
+    assert [(r["method"], r["seed"], r["epochs"], r["eval_every"]) for r in rows] == [
+        ("none", "3", "100", "10"),
+        ("hsmix", "3", "100", "10"),
     ]
 
 

