@@ -4,7 +4,9 @@
 #      HSMix(cuda_graph=True), every Triton kernel equal to its torch ops at 224 and 512),
 #   2. the GPU goals (cuda_graph.py: SLIC and HSMix eager and in a graph, Triton against
 #      torch ops, B=16 224 and B=64 512, RGB and grey), the training-step overhead eager
-#      and with cuda_graph=True, launches per forward with the per-kernel profile, then
+#      and with cuda_graph=True, launches per forward with the per-kernel profile, the
+#      static report's floors beside each kernel's measured time (gpu_report.py --profile),
+#      nnU-Net's train_step with and without HSMix (where nnunetv2 is installed), then
 #      the HSMix and superpixel benchmarks, then volumes (bench_hsmix --volumes: B=2 and 4
 #      at 96^3 and 128^3, the torch 3-D SLIC and its Triton kernels),
 # most important first, then a short summary. Installs nothing; needs torch, numpy,
@@ -55,6 +57,17 @@ fi
 echo "== launches per forward and the per-kernel profile"
 "$py" benchmarks/launch_count.py --device "$device" --batch-size 16 --size "$step_size" \
   2>&1 | tee "$out/launch_count.log"
+if [ "$device" = cuda ]; then
+  echo "== the static floors beside the measured kernels (B=16 RGB 224)"
+  "$py" benchmarks/gpu_report.py --profile --json "$out/gpu_report.json" \
+    2>&1 | tee "$out/gpu_report.log" || status=1
+fi
+
+echo "== nnU-Net's train_step with and without HSMix (skipped without nnunetv2)"
+if "$py" -c 'import nnunetv2' 2>/dev/null; then
+  "$py" benchmarks/nnunet_overhead.py --device "$device" --configuration 2d --steps 10 \
+    --out "$out" 2>&1 | tee "$out/nnunet_overhead.log" || status=1
+fi
 
 echo "== HSMix end to end"
 "$py" benchmarks/bench_hsmix.py --device "$device" --batch-sizes "${batches[@]}" \

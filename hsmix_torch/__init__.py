@@ -5,14 +5,18 @@ from __future__ import annotations
 from .collate import HSMixCollate, SuperpixelCollate
 from .dictionary import HSMixd
 from .module import HSMix
+from .options import HSMixOptions
 from .params import HSMixParams
 from .sampler import RandomDraws, draw
+from .structure import BatchFields
 
 __all__ = [
+    "BatchFields",
     "HSMix",
     "HSMixCollate",
-    "HSMixd",
+    "HSMixOptions",
     "HSMixParams",
+    "HSMixd",
     "RandomDraws",
     "SuperpixelCollate",
     "draw",
