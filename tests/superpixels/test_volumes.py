@@ -20,7 +20,7 @@ from hsmix_torch.metrics import (
     superpixel_quality,
 )
 from hsmix_torch.superpixels import get_backend, resolve_auto, slic
-from hsmix_torch.superpixels._grid import _regular_grid
+from hsmix_torch.superpixels.slic_grid import _regular_grid
 
 from ..conftest import load_hippocampus
 
