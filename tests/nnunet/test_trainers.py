@@ -175,19 +175,24 @@ def test_region_targets_are_mixed_as_numbers_and_stay_in_0_1(nnunet_env: Path) -
     trainer.label_manager = trainer.plans_manager.get_label_manager(trainer.dataset_json)
     assert trainer.label_manager.has_regions and trainer.label_manager.has_ignore_label
     trainer.initialize()
-    data = torch.randn(4, 3, 32, 32)
+    g = torch.Generator().manual_seed(4)
     target = torch.zeros(4, 3, 32, 32, dtype=torch.bool)  # whole, core, ignore (nnU-Net's)
     for i in range(4):  # a different object in each sample
         target[i, 0, 4 * i : 4 * i + 16, 6:22] = True
         target[i, 1, 4 * i + 4 : 4 * i + 12, 10:18] = True
     target[:, 2, :4] = True
+    noise = 0.1 * torch.randn(4, 3, 32, 32, generator=g)
+    data = target[:, [0, 1, 1]].float() + noise  # images that show their objects
     trainer.hsmix_generator = torch.Generator().manual_seed(0)
     _, mixed = trainer.hsmix_batch(data, [target, target[:, :, ::2, ::2]])
     expected = trainer.hsmix(data, target.float(), generator=torch.Generator().manual_seed(0))
     assert torch.equal(mixed[0], expected[1])
     assert mixed[0].dtype == torch.float32 and mixed[0].shape == target.shape
     assert all(m.min() >= 0 and m.max() <= 1 for m in mixed)
-    assert ((mixed[0] > 0) & (mixed[0] < 1)).any()  # soft mixes blend the region maps
+    _, _, params = trainer.hsmix(data, target.float(), generator=torch.Generator().manual_seed(0),
+                                 return_params=True)  # fmt: skip
+    assert bool((params.soft & params.mixed).any())  # this seed's batch has soft mixes
+    assert ((mixed[0] > 0) & (mixed[0] < 1)).any()  # and they blend the region maps
     logits = [torch.randn(4, 2, 32, 32), torch.randn(4, 2, 16, 16)]
     assert torch.isfinite(trainer.train_loss(logits, mixed))
 
