@@ -26,11 +26,12 @@ pytestmark = pytest.mark.xdist_group("nnunet")
 TRAINERS = ("nnUNetTrainerHSMix", "nnUNetTrainerHSMixHard", "nnUNetTrainerHSMix2B")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def nnunet_env(tmp_path_factory: pytest.TempPathFactory):
     """nnU-Net's three folders with a 2-D set (991) and a 3-D set (992), planned and
     preprocessed by nnU-Net's API; the environment points nnU-Net at them and at the HSMix
-    trainers, and is restored afterwards."""
+    trainers, and is restored afterwards. Session scope: a pytest-xdist worker may run other
+    modules' tests between these, and planning takes half a minute."""
     root = tmp_path_factory.mktemp("nnunet")
     saved = dict(os.environ)
     os.environ |= {
