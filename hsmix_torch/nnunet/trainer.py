@@ -102,8 +102,12 @@ class nnUNetTrainerHSMix(nnUNetTrainer):  # noqa: N801 (nnU-Net's naming)
 
     @property
     def soft_targets(self) -> bool:
-        """Whether the mixed targets are probabilities (any output but ``"hard"``)."""
-        return self.hsmix.options.output != "hard"
+        """Whether the mixed targets are probabilities: any output but ``"hard"``, unless
+        class maps are asked back as labels (``targets="labels"``: nnU-Net's own loss)."""
+        opts = self.hsmix.options
+        if opts.output == "hard":
+            return False
+        return self.label_manager.has_regions or opts.targets == "probabilities"
 
     def _build_train_loss(self) -> torch.nn.Module:
         if not self.soft_targets:

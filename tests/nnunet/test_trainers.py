@@ -210,6 +210,14 @@ def test_options_come_from_the_environment_or_a_file(
     assert (opts.p_hard, opts.n_segments, opts.output) == (0.4, (5, 9), "hard")
     assert (opts.num_classes, opts.ignore_index, opts.intensity_range) == (2, IGNORE, None)
     assert trainer.train_loss is trainer.loss  # hard mixes: nnU-Net's own loss
+    monkeypatch.setenv(OPTIONS_VARIABLE, '{"targets": "labels", "n_segments": [4, 12]}')
+    trainer = _trainer(991, "2d", "nnUNetTrainerHSMix")
+    batch = _batch(trainer)  # either, but label targets: nnU-Net's loss on label maps
+    assert trainer.train_loss is trainer.loss and not trainer.soft_targets
+    _, targets = trainer.hsmix_batch(batch["data"], batch["target"])
+    assert all(t.dtype == batch["target"][0].dtype for t in targets)
+    assert np.isfinite(trainer.train_step(batch)["loss"])
+    trainer.on_train_end()
     for bad, match in [
         ('{"num_classes": 3}', "set by the trainer"),
         ("[1, 2]", "JSON object"),
