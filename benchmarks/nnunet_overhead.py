@@ -31,13 +31,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import DATA, device_name, pick_device, print_table, write_csv  # noqa: E402
-from hsmix_torch.data import (  # noqa: E402
-    load_image_folder,
-    load_volume_folder,
-    sample_batch,
-    sample_volumes,
+from benchmarks.common import (  # noqa: E402
+    DATA,
+    device_name,
+    pick_device,
+    print_table,
+    real_batch,
+    write_csv,
 )
+from hsmix_torch.data import load_volume_folder, sample_volumes  # noqa: E402
 
 IGNORE = 2  # the 2-D set marks a band of each image "ignore"
 SETS = {  # nnU-Net id, folder, labels, channels, file ending
@@ -50,14 +52,9 @@ SETS = {  # nnU-Net id, folder, labels, channels, file ending
 
 def cases_2d(count: int = 5, size: int = 48) -> tuple[np.ndarray, np.ndarray]:
     """``count`` RGB ``[N, size, size, 3]`` uint8 images and label maps (a top band of 4 rows
-    "ignore"): Kvasir-SEG, or the built-in samples."""
-    if (DATA / "Kvasir_SEG").is_dir():
-        images, masks, _ = load_image_folder(DATA / "Kvasir_SEG", size=size, limit=count,
-                                             require_foreground=True)  # fmt: skip
-        images = images.float() / 255
-    else:
-        images, masks = sample_batch(size, count=count)
-    pixels = (images.float().clamp(0, 1) * 255).round().to(torch.uint8)
+    "ignore"): Kvasir-SEG, or the built-in samples (``common.real_batch``)."""
+    images, masks, _ = real_batch(count, size)
+    pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8)
     labels = masks.to(torch.uint8)
     labels[:, :4] = IGNORE
     return pixels.permute(0, 2, 3, 1).numpy(), labels.numpy()

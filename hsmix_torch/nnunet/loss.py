@@ -54,6 +54,13 @@ class SoftTargetLoss(nn.Module):
         self.batch_dice, self.smooth, self.ddp = batch_dice, smooth, ddp
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        extra = int(self.regions and self.has_ignore)  # the ignore channel of region targets
+        expected = (logits.shape[0], logits.shape[1] + extra, *logits.shape[2:])
+        if logits.ndim < 3 or tuple(target.shape) != expected:
+            raise ValueError(
+                f"target must have shape {expected} for logits of shape "
+                f"{tuple(logits.shape)} ([B, K, *S]; probabilities), got {tuple(target.shape)}"
+            )
         x, t = logits.float(), target.float()
         if self.regions:
             valid = 1 - t[:, -1:] if self.has_ignore else torch.ones_like(t[:, :1])

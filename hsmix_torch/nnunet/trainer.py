@@ -93,8 +93,8 @@ class nnUNetTrainerHSMix(nnUNetTrainer):  # noqa: N801 (nnU-Net's naming)
         labels = self.label_manager
         options.setdefault("intensity_range", None)
         if not labels.has_regions:
-            options |= {"num_classes": labels.num_segmentation_heads}
-            options |= {"ignore_index": labels.ignore_label}
+            options |= {"num_classes": labels.num_segmentation_heads,
+                        "ignore_index": labels.ignore_label}  # fmt: skip
         self.hsmix = HSMix(**options).to(self.device)
         self.hsmix_generator: torch.Generator | None = None
         self.train_loss = self._build_train_loss()

@@ -90,3 +90,16 @@ def test_an_ignored_share_carries_no_loss() -> None:
     empty[..., 1] = blended[..., 1]
     grad_empty = torch.autograd.grad(loss(logits, empty), logits)[0]
     assert grad_empty[..., 0].abs().max() == 0  # a fully ignored pixel: no gradient
+
+
+def test_shapes_that_do_not_match_name_the_target() -> None:
+    logits = torch.randn(2, 3, 8, 8)
+    for loss, target in [
+        (SoftTargetLoss(), torch.rand(2, 1, 8, 8)),  # a label map: one-hot it first
+        (SoftTargetLoss(), torch.rand(2, 3, 8, 9)),
+        (SoftTargetLoss(regions=True, has_ignore=True), torch.rand(2, 3, 8, 8)),
+    ]:
+        with pytest.raises(ValueError, match="target must have shape"):
+            loss(logits, target)
+    with pytest.raises(ValueError, match="target must have shape"):
+        SoftTargetLoss()(torch.randn(2, 3), torch.rand(2, 3))
