@@ -9,8 +9,11 @@ on a machine without one.
    specialisation a launch gets) for sm_75, sm_80, sm_86, sm_89 and sm_90, to PTX and a
    cubin, with Triton's own compiler and ``ptxas``; no GPU is needed.
 3. Print per variant: registers and spill bytes per target, shared memory and occupancy on
-   an H100, 64-bit divisions and remainders in the PTX, SASS instructions, bytes touched;
-   and per forward: launches (Triton and torch ops), host reads, and two floors on an H100.
+   an H100, 64-bit divisions and remainders and approximate arithmetic (``div.full.f32``,
+   ``ex2.approx``, ...) in the PTX, SASS instructions, bytes touched; per forward:
+   launches (Triton and torch ops), host reads, the largest grid, and two floors on an
+   H100; and the grids of every launch at the largest shapes users run (``GRID_SHAPES``,
+   recorded on the meta device: nothing is allocated), against CUDA's limits per axis.
 
 The floors, on an H100 SXM (132 SMs, 4 warp schedulers each issuing one warp instruction
 per cycle at 1.755 GHz; 3.35 TB/s of HBM):
@@ -26,8 +29,11 @@ per cycle at 1.755 GHz; 3.35 TB/s of HBM):
 
 Both are floors of a kind a reviewer can check without a GPU, not predictions: launch
 latency, caches, divergence and occupancy are left out (see gpu_check.sh for the measured
-profile). The budget (``--check``): every variant compiles on every target with no spills
-and no 64-bit division or remainder, every per-pixel kernel within 128 registers.
+profile). The budget (``--check``): every variant compiles on every target with no spills,
+no 64-bit division or remainder and no approximate instruction but those its module
+declares (``APPROXIMATE``: the CIELAB powers of the SLIC features, within their stated
+tolerance; never a division where a kernel promises equality with torch), every
+per-pixel kernel within 128 registers, and every launch grid within CUDA's limits.
 
     python benchmarks/gpu_report.py                     # B=16 RGB 224, n 30-80
     python benchmarks/gpu_report.py --volumes           # B=2 grey 96^3
@@ -72,6 +78,11 @@ H100 = {
     "smem_reserved_per_block": 1024,
 }
 PER_PIXEL_REGISTERS = 128  # the register budget of a kernel (a program per block of pixels)
+# PTX instructions that do not round as IEEE (and torch) do: an fp32 "a / b" compiles to
+# div.full.f32 (up to 2 ulp off), tl.exp2 / tl.log2 to ex2.approx / lg2.approx.
+APPROXIMATE_PTX = re.compile(
+    r"\b(div\.(?:full|approx)\.\w+|(?:rcp|sqrt|rsqrt|ex2|lg2|sin|cos|tanh)\.approx)\b"
+)
 _DTYPES = {
     "float32": torch.float32,
     "float64": torch.float64,
@@ -395,17 +406,37 @@ def _compile_one(job: tuple[dict[str, Any], int]) -> dict[str, Any]:
         "shared": int(kernel.metadata.shared),
         "num_warps": int(options.num_warps),
         "div64": len(re.findall(r"\b(?:div|rem)(?:\.full)?\.[su]64\b", ptx)),
+        "approximate": approximate_instructions(ptx),
         "ptx_lines": ptx.count("\n"),
         "params_used": _ptx_params_used(ptx, spec["params"]),
         "sass": _sass(kernel.asm["cubin"]) if cc == 90 else "",
     }
 
 
+def approximate_instructions(ptx: str) -> dict[str, int]:
+    """The approximate arithmetic instructions of a kernel's PTX, counted by kind
+    (``div.full``, ``ex2.approx``, ...)."""
+    found: dict[str, int] = {}
+    for m in APPROXIMATE_PTX.finditer(ptx):
+        kind = ".".join(m.group(1).split(".")[:2])
+        found[kind] = found.get(kind, 0) + 1
+    return found
+
+
+def allowed_approximate(module: str, kernel: str) -> tuple[str, ...]:
+    """The approximate instructions a kernel's module declares for it (``APPROXIMATE``)."""
+    return tuple(getattr(importlib.import_module(module), "APPROXIMATE", {}).get(kernel, ()))
+
+
+_COMPILED: dict[tuple[str, int], dict[str, Any]] = {}  # (variant, target): the figures
+
+
 def compile_variants(
     specs: list[dict[str, Any]], targets: tuple[int, ...], jobs: int
 ) -> list[dict[int, dict[str, Any]]]:
-    """Per variant, per target: the compiled figures (see ``_compile_one``)."""
-    work = [(s, cc) for s in specs for cc in targets]
+    """Per variant, per target: the compiled figures (see ``_compile_one``); a variant met
+    in an earlier configuration is not compiled again."""
+    work = [(s, cc) for s in specs for cc in targets if (_variant_key(s), cc) not in _COMPILED]
     env_interpret = os.environ.pop("TRITON_INTERPRET", None)  # workers compile for real
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=_spawn()) as pool:
@@ -413,10 +444,9 @@ def compile_variants(
     finally:
         if env_interpret is not None:
             os.environ["TRITON_INTERPRET"] = env_interpret
-    out: list[dict[int, dict[str, Any]]] = [{} for _ in specs]
     for (s, cc), r in zip(work, results, strict=True):
-        out[specs.index(s)][cc] = r
-    return out
+        _COMPILED[(_variant_key(s), cc)] = r
+    return [{cc: _COMPILED[(_variant_key(s), cc)] for cc in targets} for s in specs]
 
 
 def _spawn():  # noqa: ANN202
@@ -531,7 +561,25 @@ def violations(report: Report) -> list[str]:
                 out.append(f"{where}: {r['div64']} 64-bit divisions or remainders")
             if r["registers"] > PER_PIXEL_REGISTERS:
                 out.append(f"{where}: {r['registers']} registers > {PER_PIXEL_REGISTERS}")
+            allowed = allowed_approximate(v["spec"]["module"], v["kernel"])
+            for kind, n in r.get("approximate", {}).items():
+                if kind not in allowed:
+                    out.append(f"{where}: {n} approximate {kind} (torch rounds exactly)")
+    for launch in report.recording.launches:
+        out += grid_violations(launch)
     return out
+
+
+def grid_violations(launch: Launch) -> list[str]:
+    """A launch grid axis over CUDA's limit (2**31 - 1 programs on axis 0, 65,535 on axes
+    1 and 2)."""
+    from hsmix_torch.kernels._common import GRID_LIMITS
+
+    return [
+        f"{launch.name}: grid {launch.grid}: axis {axis} has {n} programs > {limit}"
+        for axis, (n, limit) in enumerate(zip(launch.grid, GRID_LIMITS, strict=True))
+        if n > limit
+    ]
 
 
 # ------------------------------------------------------------------------------- configs
@@ -574,6 +622,60 @@ CONFIGS = {
     "volumes": ["volume:2x1x96x96x96"],
     "small": ["small:2x3x48x40", "small:2x1x33x47", "small:2x1x12x14x10"],
 }
+
+
+# The largest batches users run, as [B, C, *S] (channels of the images): two 256^3 volumes,
+# two BraTS cases (4 MRI sequences, 155 x 240 x 240), 128 RGB images of 512 x 512, and a
+# batch larger than CUDA's 65,535 programs on axes 1 and 2 of small images.
+GRID_SHAPES = ((2, 1, 256, 256, 256), (2, 4, 155, 240, 240), (128, 3, 512, 512), (131072, 3, 8, 8))
+
+
+def record_largest(shape: tuple[int, ...]) -> Recording:
+    """The launches of one forward of HSMix at the defaults of ``"auto"`` on CUDA for a batch
+    of ``shape`` ``[B, C, *S]``, with class masks, recorded on the meta device."""
+    from hsmix_torch import HSMix
+    from hsmix_torch.superpixels import get_backend
+
+    images = torch.empty(shape, device="meta")
+    masks = torch.empty((shape[0], *shape[2:]), dtype=torch.long, device="meta")
+    slic = get_backend("torch", sync_free=True)  # what "auto" runs on CUDA
+    aug = HSMix(num_classes=3, superpixels=slic, validate=False)  # values: none on meta
+    return record(lambda: aug(images, masks))
+
+
+def launch_limits(rec: Recording) -> list[str]:
+    """Grid axes over CUDA's limits, and tensor arguments whose offsets (from their strides)
+    reach 2**31: what the interpreter would run and a GPU refuse or overflow."""
+    from hsmix_torch.kernels._common import INT32_LIMIT
+
+    out = []
+    for launch in rec.launches:
+        out += grid_violations(launch)
+        for a in launch.args:
+            if isinstance(a, dict) and a["extent"] >= INT32_LIMIT:
+                out.append(f"{launch.name}: a tensor argument spans {a['extent']} elements")
+    return out
+
+
+def print_largest(shapes: tuple[tuple[int, ...], ...] = GRID_SHAPES) -> list[str]:
+    """The largest programs per grid axis and tensor extent per shape; the violations."""
+    rows, broken = [], []
+    for shape in shapes:
+        rec = record_largest(shape)
+        broken += [f"{shape}: {v}" for v in launch_limits(rec)]
+        extents = [a["extent"] for x in rec.launches for a in x.args if isinstance(a, dict)]
+        rows.append(
+            {
+                "shape": "x".join(map(str, shape)),
+                "launches": len(rec.launches),
+                **{f"axis{i}": max(x.grid[i] for x in rec.launches) for i in range(3)},
+                "extent": max(extents),
+            }
+        )
+    print("\nGrids at the largest shapes (CUDA: axis 0 < 2**31, axes 1 and 2 <= 65,535; extents")
+    print("are the elements a kernel's offsets span, < 2**31):")
+    print_table(rows, ["shape", "launches", "axis0", "axis1", "axis2", "extent"])
+    return broken
 
 
 def report_for(config: str, targets: tuple[int, ...], jobs: int) -> Report:
@@ -752,6 +854,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(dump, indent=1, default=str))
     if args.profile:
         profile_against_floors(report)
+    broken += print_largest()
     print(f"\nBudget: {len(broken)} violations" + "".join(f"\n  {b}" for b in broken[:50]))
     return 1 if (args.check and broken) else 0
 

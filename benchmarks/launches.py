@@ -8,6 +8,8 @@ kernel is interpreted: each launch is recorded and skipped, and each kernel op's
 replaced by its torch-ops reference's (the op every kernel is tested equal to). So a whole
 forward at full size is recorded in seconds, with the launches, grids and arguments the GPU
 would get; each kernel op's own torch ops (its buffers, its fills) are counted with it.
+On tensors of the ``meta`` device nothing is allocated or computed: the launches of the
+largest shapes users run are recorded in a second.
 
 Used by ``gpu_report.py`` (the static GPU report), ``launch_count.py`` and the launch test.
 """
@@ -112,6 +114,9 @@ def _to_host(kwargs: dict[str, Any]) -> bool:
 
 
 def _describe(value: Any) -> Any:
+    # Imported here: the kernel modules must be first imported after TRITON_INTERPRET is set.
+    from hsmix_torch.kernels._common import largest_offset
+
     if isinstance(value, torch.Tensor):
         return {
             "dtype": str(value.dtype).removeprefix("torch."),
@@ -119,6 +124,7 @@ def _describe(value: Any) -> Any:
             "nbytes": value.numel() * value.element_size(),
             "ptr": value.data_ptr(),
             "aligned": value.data_ptr() % 16 == 0,
+            "extent": largest_offset(value) + 1,  # the offsets a kernel forms, strides included
             "tensor": value,  # kept for trip-count hints; dropped before serialising
         }
     return value
@@ -197,14 +203,21 @@ def _triton_as_on_cuda(rec: Recording) -> Iterator[None]:
 
         return both
 
+    autocast = torch.autocast
+
+    def no_meta_autocast(device_type: str, **kw: Any) -> Any:  # autocast knows no "meta"
+        return contextlib.nullcontext() if device_type == "meta" else autocast(device_type, **kw)
+
     saved = (interpreter.InterpretedFunction.run, kernels.resolve_kernels, kernels.with_fallback)
     interpreter.InterpretedFunction.run = run
     kernels.resolve_kernels, kernels.with_fallback = resolve, substitute
+    torch.autocast = no_meta_autocast
     try:
         yield
     finally:
         interpreter.InterpretedFunction.run = saved[0]
         kernels.resolve_kernels, kernels.with_fallback = saved[1], saved[2]
+        torch.autocast = autocast
 
 
 def record(fn: Callable[[], object]) -> Recording:

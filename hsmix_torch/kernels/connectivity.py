@@ -19,8 +19,9 @@ component (``atomic_min``); each voxel then follows its component's merge chain 
 and marks its group's first voxel; a cumulative sum numbers the groups; the last kernel
 writes the labels.
 
-Programs work on rows (``[B * D * H]`` rows of W voxels, W blocks of them), so coordinates
-come from the program, not from divisions per voxel; indices are 32-bit.
+Programs work on rows (``[B * D * H]`` rows of W voxels, blocks of them), so coordinates
+come from the program, not from divisions per voxel; indices are 32-bit; every grid is 1-D
+(rows times blocks on CUDA's first axis, which takes 2**31 - 1 programs).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .._constants import SCAN_DEPTH
-from ._common import INT32_LIMIT
+from ._common import check_32bit, flat_grid
 from .union_find import _BIG, _compress_kernel, _face, _root, _row, _runs_kernel, _union_kernel
 
 __all__ = ["connected_labels"]
@@ -73,8 +74,8 @@ def _scan_level_kernel(
     -2 (voxels of large components) and the links, so later levels read bytes only."""
     row, x, inside = _row(W, BLOCK)
     p = row * W + x
-    # Level 1 seeds level 0; later levels run where the last level reached something.
-    go = FIRST or (tl.load(state_ptr + depth - 1) != 0)
+    # Level 1 seeds level 0; a later level runs only where the level before reached a voxel
+    # (most levels of a batch reach none: they return at once, reading nothing).
     if FIRST:
         rp = _root(parent_ptr, p, inside)
         member = inside & _small(sizes_ptr, min_ptr, rp, HW, inside)
@@ -88,28 +89,53 @@ def _scan_level_kernel(
         level = tl.where(at_zero, 0, tl.where(member, -1, -2))
         tl.store(level_ptr + p, level.to(tl.int8), mask=inside)
         tl.store(key_ptr + p, tl.zeros([BLOCK], tl.int64), mask=inside)
-        todo = member & ~at_zero
-    else:
+        _reach(parent_ptr, level_ptr, key_ptr, state_ptr, row, x, p, member & ~at_zero, links,
+               depth, D, H, W, FIRST, VOLUME, BLOCK)  # fmt: skip
+    elif tl.load(state_ptr + depth - 1) != 0:
         todo = inside & (tl.load(level_ptr + p, mask=inside, other=-2) == -1)
         links = tl.load(links_ptr + p, mask=todo, other=0).to(tl.int32)
-    if go:
-        best = tl.full([BLOCK], 0x7FFFFFFFFFFFFFFF, tl.int64)
-        for side in tl.static_range(6 if VOLUME else 4):
-            _, step = _face(row, x, side, D, H, W)
-            ok = todo & ((links & (1 << side)) != 0)
-            q = p + step
-            if FIRST:  # level 0 (key 0): the neighbour is its component's first voxel
-                ok = ok & (tl.load(parent_ptr + q, mask=ok, other=1) == 0)
-                ku = tl.zeros([BLOCK], tl.int64)
-            else:
-                ok = ok & (tl.load(level_ptr + q, mask=ok, other=-2) == depth - 1)
-                ku = tl.load(key_ptr + q, mask=ok, other=0)
-            back = side + 1 - 2 * (side % 2)  # the side from that neighbour to this voxel
-            best = tl.where(ok, tl.minimum(best, ku * 6 + back), best)
-        reached = best != 0x7FFFFFFFFFFFFFFF
-        tl.store(level_ptr + p, tl.full([BLOCK], 0, tl.int8) + depth, mask=reached)
-        tl.store(key_ptr + p, best, mask=reached)
-        tl.atomic_max(state_ptr + depth, tl.max(reached.to(tl.int32), axis=0), sem="relaxed")
+        _reach(parent_ptr, level_ptr, key_ptr, state_ptr, row, x, p, todo, links, depth, D, H,
+               W, FIRST, VOLUME, BLOCK)  # fmt: skip
+
+
+@triton.jit
+def _reach(
+    parent_ptr,
+    level_ptr,
+    key_ptr,
+    state_ptr,
+    row,
+    x,
+    p,
+    todo,
+    links,
+    depth,
+    D,
+    H,
+    W,
+    FIRST: tl.constexpr,
+    VOLUME: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """Voxels ``todo`` join level ``depth`` from a linked neighbour on the level before,
+    with the smallest visiting order; the level's flag says whether any did."""
+    best = tl.full([BLOCK], 0x7FFFFFFFFFFFFFFF, tl.int64)
+    for side in tl.static_range(6 if VOLUME else 4):
+        _, step = _face(row, x, side, D, H, W)
+        ok = todo & ((links & (1 << side)) != 0)
+        q = p + step
+        if FIRST:  # level 0 (key 0): the neighbour is its component's first voxel
+            ok = ok & (tl.load(parent_ptr + q, mask=ok, other=1) == 0)
+            ku = tl.zeros([BLOCK], tl.int64)
+        else:
+            ok = ok & (tl.load(level_ptr + q, mask=ok, other=-2) == depth - 1)
+            ku = tl.load(key_ptr + q, mask=ok, other=0)
+        back = side + 1 - 2 * (side % 2)  # the side from that neighbour to this voxel
+        best = tl.where(ok, tl.minimum(best, ku * 6 + back), best)
+    reached = best != 0x7FFFFFFFFFFFFFFF
+    tl.store(level_ptr + p, tl.full([BLOCK], 0, tl.int8) + depth, mask=reached)
+    tl.store(key_ptr + p, best, mask=reached)
+    tl.atomic_max(state_ptr + depth, tl.max(reached.to(tl.int32), axis=0), sem="relaxed")
 
 
 @triton.jit
@@ -155,12 +181,12 @@ def _scan_meet_kernel(
     p = row * W + x
     rp = _root(parent_ptr, p, inside)
     small_p = _small(sizes_ptr, min_ptr, rp, HW, inside)
-    if PASS == 0:
+    if PASS == 0:  # each image's first large component: one atomic per program
         large = inside & ~_small(sizes_ptr, min_ptr, p, HW, inside)
+        first_large = tl.min(tl.where(large, p, _BIG), axis=0)
         image = row // (HW // W)
-        tl.atomic_min(
-            state_ptr + DEPTH + 2 + image + tl.zeros_like(p), p, mask=large, sem="relaxed"
-        )
+        tl.atomic_min(state_ptr + DEPTH + 2 + image, first_large, mask=first_large != _BIG,
+                      sem="relaxed")  # fmt: skip
     source = inside & small_p
     level = tl.load(level_ptr + p, mask=source, other=0).to(tl.int64)  # -1: not reached
     key = tl.load(key_ptr + p, mask=source, other=0)
@@ -258,7 +284,7 @@ def _connected_labels_op(labels: Tensor, min_size: Tensor) -> tuple[Tensor, Tens
     n = labels.numel()
     dev = labels.device
     rows = b * d * h
-    grid = (triton.cdiv(w, _BLOCK), rows)
+    grid = flat_grid(rows, triton.cdiv(w, _BLOCK))
     volume = d > 1
     i32 = dict(dtype=torch.int32, device=dev)
     parent = torch.empty(n, **i32)
@@ -266,7 +292,9 @@ def _connected_labels_op(labels: Tensor, min_size: Tensor) -> tuple[Tensor, Tens
     state = torch.empty(SCAN_DEPTH + 2 + b, **i32)
     minimum = min_size.to(torch.int32)
     w_pad = triton.next_power_of_2(w)
-    _runs_kernel[(rows,)](labels, parent, w, W_PAD=w_pad, num_warps=min(16, max(1, w_pad // 128)))
+    _runs_kernel[flat_grid(rows)](
+        labels, parent, w, W_PAD=w_pad, num_warps=min(16, max(1, w_pad // 128))
+    )
     _union_kernel[grid](labels, parent, sizes, state, d, h, w, VOLUME=volume, DEPTH=SCAN_DEPTH,
                         BLOCK=_BLOCK)  # fmt: skip
     last = torch.empty((2, n), dtype=torch.int64, device=dev)
@@ -315,9 +343,5 @@ def connected_labels(labels: Tensor, min_size: Tensor) -> tuple[Tensor, Tensor]:
     Returns:
         ``(labels [B, *S] int64 contiguous per image in raster order, K [B] int64)``.
     """
-    if labels.numel() * 2 >= INT32_LIMIT:
-        raise ValueError(
-            f"the Triton connectivity step indexes in 32 bits: labels of shape "
-            f"{tuple(labels.shape)} are too many; use kernels='torch'"
-        )
+    check_32bit("connectivity step", f"labels of shape {tuple(labels.shape)}", labels.numel() * 2)
     return _connected_labels_op(labels.contiguous(), min_size.contiguous())

@@ -8,6 +8,7 @@ asks for (the hard and the soft batch for ``output="both"``). The soft mix is
 ``torch.lerp``'s formula with its fused multiply-add (``a + w (b - a)`` below one half,
 ``b - (b - a)(1 - w)`` above): on a GPU it equals ``torch.lerp`` on CUDA; Triton's
 interpreter rounds the product before the add, so there it agrees within one rounding.
+Every grid is 1-D (samples, channels and blocks on CUDA's first axis).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from ._common import INT32_LIMIT, round_half_even
+from ._common import check_32bit, flat_grid, round_half_even, split_program
 
 __all__ = ["mix_batch", "mix_classes"]
 
@@ -54,6 +55,7 @@ def _mix_kernel(
     out_ptr,  # [B' , CH, V] strided
     V,
     B,
+    CH,
     SA_B,
     SA_C,
     SA_V,
@@ -66,9 +68,10 @@ def _mix_kernel(
     HIGH: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(2)
-    c = tl.program_id(1)
-    p = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    row, block = split_program(tl.cdiv(V, BLOCK))  # row: a sample's channel
+    b = row // CH
+    c = row - b * CH
+    p = block * BLOCK + tl.arange(0, BLOCK)
     inside = p < V
     j = tl.load(partner_ptr + b)
     own = tl.load(a_ptr + b * SA_B + c * SA_C + p * SA_V, mask=inside, other=0)
@@ -106,8 +109,8 @@ def _classes_kernel(
     BLOCK: tl.constexpr,
 ):
     """One-hot (the ignored label: all zero) and mixed, class by class."""
-    b = tl.program_id(1)
-    p = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    b, block = split_program(tl.cdiv(V, BLOCK))
+    p = block * BLOCK + tl.arange(0, BLOCK)
     inside = p < V
     j = tl.load(partner_ptr + b)
     own = tl.load(labels_ptr + b * V + p, mask=inside, other=-1)
@@ -169,8 +172,8 @@ def _mix_batch_op(
     if out.numel():
         kind, low, high = _kind(a.dtype)
         flags = soft.view(torch.int8) if soft is not None else hard_mask.view(torch.int8)
-        _mix_kernel[(triton.cdiv(v, _BLOCK), ch, b)](
-            a, partner, hard_mask.view(torch.int8), soft_lambda, flags, out, v, b, *strides,
+        _mix_kernel[flat_grid(b, ch, triton.cdiv(v, _BLOCK))](
+            a, partner, hard_mask.view(torch.int8), soft_lambda, flags, out, v, b, ch, *strides,
             *strides, OUTPUT=_OUTPUT[output], KIND=kind, LOW=low, HIGH=high, BLOCK=_BLOCK,
         )  # fmt: skip
     return out
@@ -191,11 +194,7 @@ def mix_batch(
     soft: Tensor | None,
 ) -> Tensor:
     """The Triton version of ``functional.mixing._mix_batch`` (same arguments, same batch)."""
-    if a.numel() * 2 >= INT32_LIMIT:
-        raise ValueError(
-            f"the Triton mix indexes in 32 bits: a tensor of shape {tuple(a.shape)} is too "
-            "large; use kernels='torch'"
-        )
+    check_32bit("mix", f"a tensor of shape {tuple(a.shape)}", a.numel() * 2)
     return _mix_batch_op(
         a, partner.contiguous(), hard_mask.contiguous(), soft_lambda.float().contiguous(),
         output, None if soft is None else soft.contiguous(),
@@ -220,7 +219,7 @@ def _mix_classes_op(
                       device=labels.device)  # fmt: skip
     if out.numel():
         flags = soft.view(torch.int8) if soft is not None else hard_mask.view(torch.int8)
-        _classes_kernel[(triton.cdiv(v, _BLOCK), b)](
+        _classes_kernel[flat_grid(b, triton.cdiv(v, _BLOCK))](
             labels, partner, hard_mask.view(torch.int8), soft_lambda, flags, out, v, b,
             num_classes, ignore_index, OUTPUT=_OUTPUT[output], BLOCK=_BLOCK,
         )  # fmt: skip
@@ -244,11 +243,11 @@ def mix_classes(
     ignore_index: int | None,
 ) -> Tensor:
     """The Triton version of ``functional.mixing._mix_classes``: one-hot and mixed."""
-    if labels.numel() * num_classes * 2 >= INT32_LIMIT:
-        raise ValueError(
-            f"the Triton mix indexes in 32 bits: {num_classes} classes of shape "
-            f"{tuple(labels.shape)} are too many; use kernels='torch'"
-        )
+    check_32bit(
+        "mix",
+        f"{num_classes} classes of shape {tuple(labels.shape)}",
+        labels.numel() * num_classes * 2,
+    )
     ignore = -1 if ignore_index is None or not 0 <= ignore_index < num_classes else ignore_index
     return _mix_classes_op(
         labels.contiguous(), partner.contiguous(), hard_mask.contiguous(),

@@ -7,13 +7,15 @@ Reference: ``hsmix_torch.functional.maps._mix_maps`` (torch ops), which these eq
    label extremes, one ``torch.aminmax`` before, tell a single superpixel), and zeroed
    region sums.
 2. Per pixel: ``M`` from the partner's label; for the saliency weight, each pixel's
-   composite region and its relative saliency in 40.24 fixed point, added per region by
-   integer ``atomic_add`` (exact in any order), and whether any pixel was pasted.
+   composite region and its relative saliency in 40.24 fixed point (the division as IEEE
+   divides, ``tl.div_rn``: ``/`` is approximate on a GPU), added per region by integer
+   ``atomic_add`` (exact in any order; from the ends of runs of pixels in one region), and
+   whether any pixel was pasted.
 3. Per sample: the regions' aggregates and their extremes, in float64 (a few hundred values
    a sample, not per pixel), the normalised weight per region in float32, and ``mixed``.
 4. Per pixel: ``L``, the weight of the pixel's region.
 
-For ``output="hard"`` the first two kernels alone run.
+For ``output="hard"`` the first two kernels alone run. Every grid is 1-D.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ import triton.language as tl
 from torch import Tensor
 
 from .._constants import FIXED_POINT_SCALE, MASK32
-from ._common import INT32_LIMIT, round_half_even
+from ._common import (
+    check_32bit,
+    flat_grid,
+    round_half_even,
+    run_bounds,
+    run_shares,
+    split_program,
+)
 
 __all__ = ["mix_maps"]
 
@@ -79,8 +88,8 @@ def _select_kernel(
     SOFT: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(1)
-    k = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    b, block = split_program(tl.cdiv(R, BLOCK))
+    k = block * BLOCK + tl.arange(0, BLOCK)
     inside = k < R
     _, active = _active(partner_ptr, extremes_ptr, b, B)
     h = _mix32(tl.load(key_ptr + b), mask32)
@@ -93,7 +102,7 @@ def _select_kernel(
             for table in tl.static_range(2):
                 at = (table * B + b) * 2 * R + half * R + k
                 tl.store(sums_ptr + at, zeros, mask=inside)
-    if tl.program_id(0) == 0:
+    if block == 0:
         tl.store(flags_ptr + b * 2 + tl.arange(0, 2), tl.zeros([2], tl.int32))
 
 
@@ -113,8 +122,8 @@ def _hard_kernel(
     SOFT: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(1)
-    p = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    b, block = split_program(tl.cdiv(V, BLOCK))
+    p = block * BLOCK + tl.arange(0, BLOCK)
     inside = p < V
     j = tl.load(partner_ptr + b)
     label_b = tl.load(labels_ptr + j * V + p, mask=inside, other=0).to(tl.int32)
@@ -126,11 +135,14 @@ def _hard_kernel(
         region = b * 2 * R + tl.where(hard, label_b + R, label_a)  # composite_regions
         s_a = tl.load(sal_ptr + b * V + p, mask=inside, other=0.0)
         s_b = tl.load(sal_ptr + j * V + p, mask=inside, other=0.0)
-        relative = s_b / (s_a + s_b + 1e-4)  # relative_saliency; eps in float32 as torch
+        relative = tl.div_rn(s_b, s_a + s_b + 1e-4)  # relative_saliency; eps in float32
         fixed = round_half_even(relative * SCALE).to(tl.int64)
-        tl.atomic_add(sums_ptr + region, fixed, mask=inside, sem="relaxed")
-        tl.atomic_add(sums_ptr + B * 2 * R + region, tl.full([BLOCK], 1, tl.int64), mask=inside,
-                      sem="relaxed")  # fmt: skip
+        first, last = run_bounds(tl.where(inside, region, -1))  # atomics per run
+        write = inside & (first | last)
+        share = run_shares(first, last, fixed)
+        tl.atomic_add(sums_ptr + region, share, mask=write, sem="relaxed")
+        count = run_shares(first, last, tl.full([BLOCK], 1, tl.int32)).to(tl.int64)
+        tl.atomic_add(sums_ptr + B * 2 * R + region, count, mask=write, sem="relaxed")
 
 
 @triton.jit
@@ -207,8 +219,8 @@ def _paint_kernel(
     B,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(1)
-    p = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    b, block = split_program(tl.cdiv(V, BLOCK))
+    p = block * BLOCK + tl.arange(0, BLOCK)
     inside = p < V
     j, active = _active(partner_ptr, extremes_ptr, b, B)
     hard = tl.load(hard_ptr + b * V + p, mask=inside, other=0) != 0
@@ -241,12 +253,12 @@ def _mix_maps_op(
     selected = torch.empty((b, r), dtype=torch.int8, device=dev)
     sums = torch.empty((2, b, 2 * r) if is_soft else (1,), dtype=torch.int64, device=dev)
     flags = torch.empty((b, 2), dtype=torch.int32, device=dev)
-    _select_kernel[(triton.cdiv(r, _BLOCK), b)](
+    _select_kernel[flat_grid(b, triton.cdiv(r, _BLOCK))](
         key, partner, extremes, selected, sums, flags, r, b, float(p_hard), MASK32,
         SOFT=is_soft, BLOCK=_BLOCK,
     )  # fmt: skip
     hard = torch.empty((b, *labels.shape[1:]), dtype=torch.int8, device=dev)
-    grid = (triton.cdiv(v, _BLOCK), b)
+    grid = flat_grid(b, triton.cdiv(v, _BLOCK))
     sal = saliency if is_soft else flags
     consts = dict(SCALE=int(FIXED_POINT_SCALE), BLOCK=_BLOCK)
     _hard_kernel[grid](labels, partner, selected, hard, sal, sums, flags, v, r, b, SOFT=is_soft,
@@ -257,7 +269,7 @@ def _mix_maps_op(
         return selected.view(torch.bool), hard.view(torch.bool), lam, flags[:, 0] > 0
     table = torch.empty((b, 2 * r), dtype=torch.float32, device=dev)
     mixed = torch.empty(b, dtype=torch.int8, device=dev)
-    _weights_kernel[(b,)](
+    _weights_kernel[flat_grid(b)](
         sums, partner, extremes, soft if soft is not None else flags, flags, table, mixed, v, r,
         b, EPS_BITS=_float64_bits(1e-5), MEAN=aggregate == "mean", OUTPUT=_OUTPUT[output],
         enable_fp_fusion=False, **consts,
@@ -294,11 +306,12 @@ def mix_maps(
     take the torch ops)."""
     if region_weights is not None and output != "hard":
         raise ValueError("the Triton maps take the saliency weight; region weights use torch ops")
-    if labels.numel() * 2 >= INT32_LIMIT or labels.shape[0] * 4 * num_labels >= INT32_LIMIT:
-        raise ValueError(
-            f"the Triton maps index in 32 bits: labels of shape {tuple(labels.shape)} with "
-            f"{num_labels} slots are too many; use kernels='torch'"
-        )
+    check_32bit(
+        "maps",
+        f"labels of shape {tuple(labels.shape)} with {num_labels} slots",
+        labels.numel() * 2,
+        labels.shape[0] * 4 * num_labels,
+    )
     return _mix_maps_op(
         labels.contiguous(),
         partner.contiguous(),

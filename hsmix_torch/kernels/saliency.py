@@ -14,6 +14,10 @@ which the kernels round the same way.
 3. The six centre-surround scales from the integral table (window corners clamped to the
    table), the on and off sums, and per-image maxima by integer ``atomic_max``.
 4. The normalisation and 8-bit wrap.
+
+Divisions are ``tl.div_rn`` (IEEE, as torch divides; a plain ``/`` compiles to an
+approximate division on a GPU, which would truncate a whole quotient to the integer below).
+Every grid is 1-D (rows times blocks on CUDA's first axis).
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ import triton.language as tl
 from torch import Tensor
 
 from .._constants import HALF_SIZES
-from ._common import INT32_LIMIT, round_half_even
+from ._common import (
+    INT32_LIMIT,
+    check_32bit,
+    flat_grid,
+    largest_offset,
+    round_half_even,
+    split_program,
+)
 
 __all__ = ["fine_grained_maps"]
 
@@ -61,7 +72,7 @@ def _grey(row_ptr, x, mask, STRIDE_C, STRIDE_X, C: tl.constexpr, FLOAT: tl.const
         return tl.floor((total + 16384.0) * (1.0 / 32768.0))
     if C == 1:
         return total
-    return tl.floor((total + C // 2) / C)
+    return tl.floor(tl.div_rn(total + C // 2, tl.full(total.shape, C, tl.float32)))
 
 
 @triton.jit
@@ -100,8 +111,8 @@ def _grey_kernel(
     FLOAT: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    row = tl.program_id(1)
-    x = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    row, block = split_program(tl.cdiv(W, BLOCK))
+    x = block * BLOCK + tl.arange(0, BLOCK)
     inside = x < W
     base = images_ptr + (row // H) * STRIDE_B + (row % H) * STRIDE_Y
     grey = _grey(base, x, inside, STRIDE_C, STRIDE_X, C, FLOAT)
@@ -150,13 +161,13 @@ def _integral_kernel(
     COLUMNS: tl.constexpr,
     ROWS: tl.constexpr,
 ):
-    b = tl.program_id(1)
-    x = tl.program_id(0) * COLUMNS + tl.arange(0, COLUMNS)
+    b, block = split_program(tl.cdiv(W, COLUMNS))
+    x = block * COLUMNS + tl.arange(0, COLUMNS)
     r = tl.arange(0, ROWS)
     tw = W + 1
     table = table_ptr + b * (H + 1) * tw
     tl.store(table + 1 + x, tl.zeros([COLUMNS], tl.float32), mask=x < W)
-    if tl.program_id(0) == 0:  # the zero first column
+    if block == 0:  # the zero first column
         for start in range(0, H + 1, COLUMNS):
             t = start + tl.arange(0, COLUMNS)
             tl.store(table + t * tw, tl.zeros([COLUMNS], tl.float32), mask=t < H + 1)
@@ -187,10 +198,10 @@ def _scales_kernel(
     N5: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    row = tl.program_id(1)
+    row, block = split_program(tl.cdiv(W, BLOCK))
     b = row // H
     y = row % H
-    x = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = block * BLOCK + tl.arange(0, BLOCK)
     inside = x < W
     tw = W + 1
     table = table_ptr + b * (H + 1) * tw
@@ -221,7 +232,7 @@ def _scales_kernel(
         hl = tl.load(table + y2 * tw + x1, mask=inside, other=0.0)
         lh = tl.load(table + y1 * tw + x2, mask=inside, other=0.0)
         surround = (hh + ll) - hl - lh - c
-        t = (c + (-surround) / count).to(tl.int32)  # the reference's addcdiv; truncation
+        t = (c + tl.div_rn(-surround, count)).to(tl.int32)  # the reference's addcdiv, truncated
         signed += t
         magnitude += tl.abs(t)
     on = (magnitude + signed) >> 1
@@ -236,7 +247,7 @@ def _scales_kernel(
 def _scale_to_255(total, peak):
     """``trunc(255.0 * fl32(total / peak))`` exactly, without float64: with the ratio
     ``m * 2**(e - 23)`` (m its 24-bit significand), the product is ``255 * m`` shifted."""
-    q = total.to(tl.float32) / tl.maximum(peak, 1).to(tl.float32)
+    q = tl.div_rn(total.to(tl.float32), tl.maximum(peak, 1).to(tl.float32))
     bits = q.to(tl.int32, bitcast=True)
     e = ((bits >> 23) & 255) - 127  # q in [0, 1]: e <= 0
     m = (bits & 0x7FFFFF) | 0x800000
@@ -247,9 +258,9 @@ def _scale_to_255(total, peak):
 
 @triton.jit
 def _normalise_kernel(on_ptr, off_ptr, peaks_ptr, out_ptr, H, W, BLOCK: tl.constexpr):
-    row = tl.program_id(1)
+    row, block = split_program(tl.cdiv(W, BLOCK))
     b = row // H
-    x = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = block * BLOCK + tl.arange(0, BLOCK)
     inside = x < W
     on = tl.load(on_ptr + row * W + x, mask=inside, other=0)
     off = tl.load(off_ptr + row * W + x, mask=inside, other=0)
@@ -265,17 +276,17 @@ def _fine_grained_op(images: Tensor) -> Tensor:
     dev = images.device
     rows = b * h
     w_pad = triton.next_power_of_2(w)
-    grid = (triton.cdiv(w, _BLOCK), rows)
+    grid = flat_grid(rows, triton.cdiv(w, _BLOCK))
     grey = torch.empty((b, h, w), dtype=torch.uint8, device=dev)
     _grey_kernel[grid](images, grey, h, w, *images.stride(), C=c, FLOAT=images.is_floating_point(),
                        BLOCK=_BLOCK, enable_fp_fusion=False)  # fmt: skip
     centre = torch.empty((b, h, w), dtype=torch.float32, device=dev)
     rowsum = torch.empty((b, h, w), dtype=torch.int32, device=dev)
     peaks = torch.empty((b, 2), dtype=torch.int32, device=dev)
-    _centre_kernel[(rows,)](grey, centre, rowsum, peaks, h, w, W_PAD=w_pad,
+    _centre_kernel[flat_grid(rows)](grey, centre, rowsum, peaks, h, w, W_PAD=w_pad,
                             num_warps=min(16, max(1, w_pad // 128)))  # fmt: skip
     table = torch.empty((b, h + 1, w + 1), dtype=torch.float32, device=dev)
-    _integral_kernel[(triton.cdiv(w, _COLUMNS), b)](rowsum, table, h, w, COLUMNS=_COLUMNS,
+    _integral_kernel[flat_grid(b, triton.cdiv(w, _COLUMNS))](rowsum, table, h, w, COLUMNS=_COLUMNS,
                                                     ROWS=_ROWS)  # fmt: skip
     on = rowsum  # reused: the running sums are read
     off = torch.empty((b, h, w), dtype=torch.int32, device=dev)
@@ -296,9 +307,13 @@ def fine_grained_maps(images: Tensor) -> Tensor:
     float read as [0, 1]; any layout) with H * W >= 2: the Triton version of the
     reference's ``_maps(grey_levels(images))``."""
     b, _, h, w = images.shape
-    if images.numel() >= INT32_LIMIT or 255 * h * w >= INT32_LIMIT:
-        raise ValueError(
-            f"the Triton saliency indexes and sums in 32 bits: images of shape "
-            f"{tuple(images.shape)} are too large; use kernels='torch'"
-        )
+    if largest_offset(images) >= INT32_LIMIT:  # a view of a huge tensor: read a copy
+        images = images.contiguous()
+    check_32bit(
+        "saliency",
+        f"images of shape {tuple(images.shape)}",
+        images.numel(),
+        b * (h + 1) * (w + 1),  # the integral tables
+        255 * h * w,  # an image's sum
+    )
     return _fine_grained_op(images)

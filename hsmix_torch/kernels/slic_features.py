@@ -6,9 +6,12 @@ over its channels to [0, 1] from its extremes (one ``torch.aminmax`` before the 
 converts RGB to CIELAB with scikit-image's constants and divides by the compactness, and
 writes the pixel-major ``[B, *S, F]`` float32 features. Every operation is the reference's
 in its order, except the two powers of the CIELAB conversion (``x ** 2.4`` and the cube
-root), which are ``exp2(p * log2(x))`` here (Triton has no libdevice in its interpreter):
-features agree with the reference to about 1e-6 relative (tested, with the labels compared
-by superpixel quality).
+root), which are ``exp2(p * log2(x))`` here (Triton has no libdevice in its interpreter;
+on a GPU they compile to the approximate ``ex2``/``lg2`` instructions, the only approximate
+ones allowed here, ``APPROXIMATE``): features agree with the reference to about 1e-6
+relative (tested, with the labels compared by superpixel quality). Every division is
+``tl.div_rn`` (IEEE, as torch divides; ``/`` is approximate on a GPU), so one-channel and
+other non-RGB features equal the reference exactly. The grid is 1-D.
 """
 
 from __future__ import annotations
@@ -18,9 +21,13 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from ._common import INT32_LIMIT
+from ._common import INT32_LIMIT, check_32bit, flat_grid, largest_offset, split_program
 
-__all__ = ["slic_features"]
+__all__ = ["APPROXIMATE", "slic_features"]
+
+# Approximate PTX instructions a kernel may compile to, and why (the static GPU report
+# refuses any other): the CIELAB powers of RGB features, within their stated tolerance.
+APPROXIMATE = {"_features_kernel": ("ex2.approx", "lg2.approx")}
 
 _BLOCK = 512
 
@@ -38,9 +45,15 @@ def _lab_f(t):
 
 
 @triton.jit
+def _div(a, b):
+    """``a / b`` rounded as IEEE (and torch) round it."""
+    return tl.div_rn(a, tl.zeros_like(a) + b)
+
+
+@triton.jit
 def _linear(c):
     """sRGB to linear RGB."""
-    return tl.where(c > 0.04045, _power((c + 0.055) / 1.055, 2.4), c / 12.92)
+    return tl.where(c > 0.04045, _power(_div(c + 0.055, 1.055), 2.4), _div(c, 12.92))
 
 
 @triton.jit
@@ -58,8 +71,8 @@ def _features_kernel(
     LAB: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(1)
-    v = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    b, block = split_program(tl.cdiv(V, BLOCK))
+    v = block * BLOCK + tl.arange(0, BLOCK)
     inside = v < V
     lo = tl.load(extremes_ptr + b).to(tl.float32)
     hi = tl.load(extremes_ptr + B + b).to(tl.float32)
@@ -69,22 +82,22 @@ def _features_kernel(
         r = _linear(_rescale(base, inside, lo, hi))
         g = _linear(_rescale(base + STRIDE_C, inside, lo, hi))
         bl = _linear(_rescale(base + 2 * STRIDE_C, inside, lo, hi))
-        fx = _lab_f(((0.412453 * r + 0.357580 * g) + 0.180423 * bl) / 0.95047)
+        fx = _lab_f(_div((0.412453 * r + 0.357580 * g) + 0.180423 * bl, 0.95047))
         fy = _lab_f((0.212671 * r + 0.715160 * g) + 0.072169 * bl)
-        fz = _lab_f(((0.019334 * r + 0.119193 * g) + 0.950227 * bl) / 1.08883)
-        tl.store(out, (116.0 * fy - 16.0) / M, mask=inside)
-        tl.store(out + 1, (500.0 * (fx - fy)) / M, mask=inside)
-        tl.store(out + 2, (200.0 * (fy - fz)) / M, mask=inside)
+        fz = _lab_f(_div((0.019334 * r + 0.119193 * g) + 0.950227 * bl, 1.08883))
+        tl.store(out, _div(116.0 * fy - 16.0, M), mask=inside)
+        tl.store(out + 1, _div(500.0 * (fx - fy), M), mask=inside)
+        tl.store(out + 2, _div(200.0 * (fy - fz), M), mask=inside)
     else:
         for c in tl.static_range(C):
-            tl.store(out + c, _rescale(base + c * STRIDE_C, inside, lo, hi) / M, mask=inside)
+            tl.store(out + c, _div(_rescale(base + c * STRIDE_C, inside, lo, hi), M), mask=inside)
 
 
 @triton.jit
 def _rescale(ptr, mask, lo, hi):
     """A channel's values rescaled by the image's extremes (``minmax_rescale``)."""
     x = tl.load(ptr, mask=mask, other=0).to(tl.float32)
-    return tl.where(hi > lo, (x - lo) / (hi - lo), 0.0)
+    return tl.where(hi > lo, _div(x - lo, hi - lo), 0.0)
 
 
 def _voxel_stride(images: Tensor) -> int | None:
@@ -109,7 +122,7 @@ def _features_op(images: Tensor, compactness: float) -> Tensor:
     b, c, *size = images.shape
     voxels = images[0, 0].numel()
     step = _voxel_stride(images)
-    if step is None:
+    if step is None:  # other layouts are read contiguous (the wrapper copies them first)
         images = images.contiguous()
         step = 1
     # Per image, over channels and voxels: the channels-last order is contiguous then.
@@ -118,7 +131,7 @@ def _features_op(images: Tensor, compactness: float) -> Tensor:
     f = 3 if c == 3 else c
     out = torch.empty((b, *size, f), dtype=torch.float32, device=images.device)
     if out.numel():
-        _features_kernel[(triton.cdiv(voxels, _BLOCK), b)](
+        _features_kernel[flat_grid(b, triton.cdiv(voxels, _BLOCK))](
             images, extremes, out, voxels, images.stride(0), images.stride(1), step,
             float(compactness), b, C=c, LAB=c == 3, BLOCK=_BLOCK, enable_fp_fusion=False,
         )  # fmt: skip
@@ -136,9 +149,7 @@ def _(images, compactness):
 def slic_features(images: Tensor, compactness: float) -> Tensor:
     """The Triton version of ``torch_slic._features``: ``[B, *S, F]`` float32 features of
     ``[B, C, *S]`` images (float or uint8, channels first or last)."""
-    if images.numel() >= INT32_LIMIT:
-        raise ValueError(
-            f"the Triton SLIC features index in 32 bits: images of shape {tuple(images.shape)} "
-            "are too many; use kernels='torch'"
-        )
+    if _voxel_stride(images) is None or largest_offset(images) >= INT32_LIMIT:
+        images = images.contiguous()  # a layout it cannot read, or a view of a huge tensor
+    check_32bit("SLIC features", f"images of shape {tuple(images.shape)}", images.numel())
     return _features_op(images, float(compactness))

@@ -10,23 +10,26 @@ in only for volumes (``A``, the number of spatial axes, is a compile-time consta
    them are placed on each image's grid, from the grid table.
 2. The round kernel: one program per home cell (the pixels whose nearest initial grid
    centre is that cell: a box, whose bounds follow from the grid table). Every pixel of a
-   box has the same ``(2R+1)^A`` candidate centres, so they are loaded once as ``[J]``
-   vectors and the distances of a block of pixels to all of them form one ``[BLOCK, J]``
-   tile in registers. The arithmetic is the reference's, operation by operation, in float32
-   without fused multiply-adds; the first candidate with the smallest distance wins. The
-   program then sums each candidate's rows ``[coordinates, features, 1]`` over its pixels:
-   the 40.24 fixed-point values are cut into 11-bit chunks, exact in float16, and a one-hot
-   ``[J, BLOCK] x [BLOCK, C]`` matrix product (tensor cores) adds them exactly in float32
-   (a block's sums stay below ``2**24``); the block sums are then added in int64 and the
-   chunks put back together. Per-tile partials: no atomics.
+   box has the same ``(2R+1)^A`` candidate centres, so they are loaded once per line of
+   cells and the distances of a block of pixels to each candidate are computed side by
+   side in registers. The arithmetic is the reference's, operation by operation, in
+   float32 without fused multiply-adds (and ``1 / step**2`` divided as IEEE divides, with
+   ``tl.div_rn``); the first candidate with the smallest distance wins. The program then
+   adds each pixel's row ``[coordinates, features, 1]`` in the reference's 40.24 fixed
+   point to its candidate's slots of this tile's partials: integer sums, exact in any
+   order. Neighbouring pixels mostly pick the same candidate, so only the two ends of each
+   run of equal picks in a block issue an atomic, with their shares of the run's sum (one
+   prefix sum a column); no other program writes a tile's slots.
 3. The finish kernel: one lane per centre adds the partials of the tiles that can reach it
    (integers: exact in any order, so identical run to run), divides as the reference does
-   (in float64: a few values per centre), and writes the next round's centres and ``alive``.
+   (in float64: a few values per centre), writes the next round's centres and ``alive``,
+   and zeroes the partials it read for the next round.
 
 Between rounds a pixel's label travels as the index of its candidate (one byte: a label is
 always one of its home cell's candidates, and the first round starts from the home cell,
 ``initial_state``'s labels); the labels are written by the last round only, as int32.
-Index arithmetic is 32-bit: batches of 2**31 voxels or more are refused.
+Index arithmetic is 32-bit: batches of 2**31 voxels or more are refused. Every grid is 1-D
+(images times cells on CUDA's first axis).
 """
 
 from __future__ import annotations
@@ -40,7 +43,14 @@ import triton.language as tl
 from torch import Tensor
 
 from .._constants import FIXED_POINT_SCALE
-from ._common import INT32_LIMIT, round_half_even
+from ._common import (
+    check_32bit,
+    flat_grid,
+    round_half_even,
+    run_bounds,
+    run_shares,
+    split_program,
+)
 
 if TYPE_CHECKING:
     from ..superpixels.slic_grid import SlicGrid
@@ -91,9 +101,9 @@ def _start_kernel(
     S_PAD: tl.constexpr,  # >= J * (A + 1 + F): one tile's sums
     BLOCK_K: tl.constexpr,
 ):
-    b = tl.program_id(1)
-    k = tl.program_id(0) * BLOCK_K + tl.arange(0, BLOCK_K)
     k_pad = NZ_PAD * NY_PAD * NX_PAD
+    b, block = split_program(tl.cdiv(k_pad, BLOCK_K))
+    k = block * BLOCK_K + tl.arange(0, BLOCK_K)
     inside = k < k_pad
     kz = k // (NY_PAD * NX_PAD)
     ky = (k // NX_PAD) % NY_PAD
@@ -151,9 +161,8 @@ def _round_kernel(
     LAST: tl.constexpr,  # the last round: labels out, no sums (its centres would not be used)
     BLOCK: tl.constexpr,
 ):
-    cell = tl.program_id(0)
-    b = tl.program_id(1)
     k_pad = NZ_PAD * NY_PAD * NX_PAD
+    b, cell = split_program(k_pad)
     voxels = D * H * W
     cz = cell // (NY_PAD * NX_PAD)
     cy = (cell // NX_PAD) % NY_PAD
@@ -173,7 +182,7 @@ def _round_kernel(
     tw = tx1 - tx0
     n_pix = (tz1 - tz0) * th * tw
     step = tl.load(rows_ptr + b * G + 3 * A).to(tl.float32)
-    inv_s2 = 1.0 / (step * step)  # the reference's 1 / step ** 2 in float32
+    inv_s2 = tl.div_rn(tl.full([], 1.0, tl.float32), step * step)  # the reference's 1 / step**2
     L: tl.constexpr = 2 * R + 1
     CAND: tl.constexpr = (2 * RZ + 1) * L * L
     HOME: tl.constexpr = (RZ * L + R) * L + R  # the home cell's candidate: the first label
@@ -252,8 +261,10 @@ def _round_kernel(
         else:
             tl.store(next_ptr + pix, pick.to(tl.int8), mask=inside)
             # Each voxel adds its row [coordinates, features, 1] in the reference's 40.24
-            # fixed point to its candidate's slots of this tile: integer sums, exact in any
-            # order. No other program writes these slots; the finish kernel zeroes them.
+            # fixed point to its candidate's slots of this tile, through the ends of its run
+            # of voxels with the same candidate. The finish kernel zeroes the slots.
+            first, last = run_bounds(tl.where(inside, pick, -1))
+            write = inside & (first | last)
             row = part_ptr + ((b * k_pad + cell) * CAND + pick) * (A + 1 + F)
             for a in tl.static_range(A):
                 if a == A - 1:
@@ -262,12 +273,15 @@ def _round_kernel(
                     v = y
                 else:
                     v = z
-                tl.atomic_add(row + a, v.to(tl.int64) * SCALE, mask=inside, sem="relaxed")
+                share = run_shares(first, last, v).to(tl.int64) * SCALE  # int32 in a block
+                tl.atomic_add(row + a, share, mask=write, sem="relaxed")
             for f in tl.static_range(F):
                 fv = tl.load(feats_ptr + pix * F + f, mask=inside, other=0.0)
                 fixed = round_half_even(fv * SCALE).to(tl.int64)  # SCALE is a power of 2
-                tl.atomic_add(row + A + f, fixed, mask=inside, sem="relaxed")
-            tl.atomic_add(row + A + F, tl.full([BLOCK], 1, tl.int64), mask=inside, sem="relaxed")
+                share = run_shares(first, last, fixed)
+                tl.atomic_add(row + A + f, share, mask=write, sem="relaxed")
+            count = run_shares(first, last, tl.full([BLOCK], 1, tl.int32)).to(tl.int64)
+            tl.atomic_add(row + A + F, count, mask=write, sem="relaxed")
 
 
 @triton.jit
@@ -290,9 +304,9 @@ def _finish_kernel(
     SCALE: tl.constexpr,
     BLOCK_K: tl.constexpr,
 ):
-    k = tl.program_id(0) * BLOCK_K + tl.arange(0, BLOCK_K)
-    b = tl.program_id(1)
     k_pad = NZ_PAD * NY_PAD * NX_PAD
+    b, block = split_program(tl.cdiv(k_pad, BLOCK_K))
+    k = block * BLOCK_K + tl.arange(0, BLOCK_K)
     ok_k = k < k_pad
     kz = k // (NY_PAD * NX_PAD)
     ky = (k // NX_PAD) % NY_PAD
@@ -358,7 +372,7 @@ def _slic_kmeans_op(
         centres = torch.empty_like(centres)
         valid = torch.empty_like(valid)
         partials = torch.empty(shape, dtype=torch.int64, device=feats.device)
-        _start_kernel[(triton.cdiv(k_pad, _BLOCK_K), b)](
+        _start_kernel[flat_grid(b, triton.cdiv(k_pad, _BLOCK_K))](
             rows, centres, valid.view(torch.int8), partials, nz_pad, ny_pad, nx_pad,
             G=rows.shape[1], A=a, F=f, R=radius, RZ=rz, C_PAD=triton.next_power_of_2(a + f),
             S_PAD=triton.next_power_of_2(cand * (a + 1 + f)), BLOCK_K=_BLOCK_K,
@@ -372,7 +386,7 @@ def _slic_kmeans_op(
     sz, sy, sx = ([1.0] + spacing) if a == 2 else spacing
     for it in range(rounds):
         last = it + 1 == rounds
-        _round_kernel[(k_pad, b)](
+        _round_kernel[flat_grid(b, k_pad)](
             feats, rows, centres, alive, spare, picks, out, partials, sz, sy, sx, d, h, w,
             nz_pad, ny_pad, nx_pad, SPACED=any(v != 1.0 for v in spacing), FIRST=it == 0,
             LAST=last, BLOCK=_BLOCK, enable_fp_fusion=False, num_warps=4, num_stages=1, maxnreg=128,
@@ -382,7 +396,7 @@ def _slic_kmeans_op(
         if not last:
             new_centres = torch.empty_like(centres)
             new_alive = torch.empty_like(alive)
-            _finish_kernel[(triton.cdiv(k_pad, _BLOCK_K), b)](
+            _finish_kernel[flat_grid(b, triton.cdiv(k_pad, _BLOCK_K))](
                 partials, centres, valid8, new_centres, new_alive, rows, nz_pad, ny_pad,
                 nx_pad, C_PAD=triton.next_power_of_2(a + 1 + f), BLOCK_K=_BLOCK_K, **consts,
             )  # fmt: skip
@@ -428,12 +442,17 @@ def slic_kmeans(
         )
     cells = math.prod(grid.pads)
     cand = (2 * radius + 1) ** a
-    if max(feats.numel(), b * cells * cand * (a + 1 + f)) >= INT32_LIMIT or cand > 127:
+    if cand > 127:
         raise ValueError(
-            f"the Triton SLIC k-means indexes in 32 bits and holds a candidate in a byte "
-            f"(search_radius <= 5 for images, <= 2 for volumes): features "
-            f"{tuple(feats.shape)}, {cells} cells, radius {radius}; use kernels='torch'"
+            f"the Triton SLIC k-means holds a candidate in a byte (search_radius <= 5 for "
+            f"images, <= 2 for volumes), got radius {radius}; use kernels='torch'"
         )
+    check_32bit(
+        "SLIC k-means",
+        f"features {tuple(feats.shape)} with {cells} cells and radius {radius}",
+        feats.numel(),
+        b * cells * cand * (a + 1 + f),  # the partial sums
+    )
     start = centres is None
     if start:
         centres = feats.new_empty((b, *grid.pads, a + f))

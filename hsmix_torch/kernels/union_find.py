@@ -6,13 +6,16 @@ Components by union-find, exact in three launches whatever the shapes: (1) per r
 voxel's parent is the first voxel of its run of equal labels (a max scan); (2) every voxel
 whose face neighbour below (and behind) has its label joins their trees: each lane follows
 parent pointers to both roots and links the larger root under the smaller with a
-compare-and-swap, retrying where another lane linked it first, so every tree's root ends as
-its component's smallest voxel whatever the order of the programs; (3) each voxel's parent
-becomes its root, and the sizes are counted (integer ``atomic_add``). Parents are stored
-plus one, 0 meaning a root, so no launch initialises them.
+compare-and-swap; where another lane linked that root first, the value the CAS returns is
+the root's new parent and the lane climbs on from there (a plain load may be served from a
+stale cache line on a GPU; the CAS's value is coherent, so every retry makes progress),
+so every tree's root ends as its component's smallest voxel whatever the order of the
+programs; (3) each voxel's parent becomes its root, and the sizes are counted (integer
+``atomic_add``, one per run of voxels with the same root). Parents are stored plus one, 0
+meaning a root, so no launch initialises them.
 
-Programs work on rows (``[B * D * H]`` rows of W voxels, W blocks of them), so coordinates
-come from the program, not from divisions per voxel; indices are 32-bit.
+Programs work on rows (``[B * D * H]`` rows of W voxels, blocks of them), so coordinates
+come from the program, not from divisions per voxel; indices are 32-bit; the grid is 1-D.
 """
 
 from __future__ import annotations
@@ -20,15 +23,18 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
+from ._common import run_bounds, run_shares, split_program
+
 _BIG = tl.constexpr(0x7FFFFFFF)  # "none": above every voxel index
 
 
 @triton.jit
 def _row(W, BLOCK: tl.constexpr):
     """``(row, x, inside)`` of this program: its row of the ``[B * D * H, W]`` layout and
-    the block of columns it takes."""
-    x = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    return tl.program_id(1), x, x < W
+    the block of columns it takes (a 1-D grid of rows times ``cdiv(W, BLOCK)`` programs)."""
+    row, block = split_program(tl.cdiv(W, BLOCK))
+    x = block * BLOCK + tl.arange(0, BLOCK)
+    return row, x, x < W
 
 
 @triton.jit
@@ -113,22 +119,31 @@ def _union_kernel(
         todo = todo & (tl.load(labels_ptr + p + step, mask=todo, other=0) == label)
         a = p
         b = p + step
+        own = tl.where(inside, p, row * W)  # an address in bounds for lanes that do not link
         while tl.max(todo.to(tl.int32), axis=0) > 0:
-            pa = tl.load(parent_ptr + a, mask=todo, other=0)
-            pb = tl.load(parent_ptr + b, mask=todo, other=0)
+            pa = tl.load(parent_ptr + a, mask=todo, other=0, cache_modifier=".cg")
+            pb = tl.load(parent_ptr + b, mask=todo, other=0, cache_modifier=".cg")
             # One step up a tree per round (a first); at two roots, link or stop.
             up_a = todo & (pa != 0)
             up_b = todo & (pa == 0) & (pb != 0)
             a = tl.where(up_a, pa - 1, a)
             b = tl.where(up_b, pb - 1, b)
             roots = todo & (pa == 0) & (pb == 0)
-            hi = tl.maximum(a, b)
-            lo = tl.minimum(a, b)
+            todo = todo & ~(roots & (a == b))
             link = roots & (a != b)
-            # Lanes that do not link compare their own slot with -1: no write.
-            slot = tl.where(link, hi, p)
-            old = tl.atomic_cas(parent_ptr + slot, tl.where(link, 0, -1), lo + 1, sem="relaxed")
-            todo = todo & ~(roots & (a == b)) & ~(link & (old == 0))
+            if tl.max(link.to(tl.int32), axis=0) > 0:
+                hi = tl.maximum(a, b)
+                # atomic_cas takes no mask: lanes that do not link compare their own slot
+                # with -1 (never a parent), which writes nothing.
+                slot = tl.where(link, hi, own)
+                old = tl.atomic_cas(
+                    parent_ptr + slot, tl.where(link, 0, -1), tl.minimum(a, b) + 1, sem="relaxed"
+                )
+                # Linked; or another lane linked hi first: climb on from its new parent.
+                lost = link & (old != 0)
+                a = tl.where(lost & (a == hi), old - 1, a)
+                b = tl.where(lost & (b == hi), old - 1, b)
+                todo = todo & ~(link & (old == 0))
 
 
 @triton.jit
@@ -154,4 +169,6 @@ def _compress_kernel(
         r = tl.where(v != 0, v - 1, r)
         v = tl.load(parent_ptr + r, mask=inside & (v != 0), other=0)
     tl.store(parent_ptr + p, tl.where(r == p, 0, r + 1), mask=inside)
-    tl.atomic_add(sizes_ptr + r, tl.full([BLOCK], 1, tl.int32), mask=inside, sem="relaxed")
+    first, last = run_bounds(tl.where(inside, r, -1))
+    count = run_shares(first, last, tl.full([BLOCK], 1, tl.int32))
+    tl.atomic_add(sizes_ptr + r, count, mask=inside & (first | last), sem="relaxed")
