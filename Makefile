@@ -26,9 +26,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check hsmix_torch tests benchmarks notebooks
 
 # One pytest worker per core (pytest-xdist); each worker takes one torch thread. loadgroup
-# keeps a group on one worker (the nnU-Net tests plan their data set once).
+# keeps a group on one worker (the nnU-Net tests plan their data set once). A worker that
+# crashes ends the run with a failure naming its test (no restart: a restarted worker left
+# its group unscheduled and the run waiting); pyproject.toml sets the per-test time limit.
 test: lint
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadgroup --max-worker-restart=0
 
 # The tour notebook is stored with its outputs; rerun it after a change that alters them.
 notebook: $(STAMP)

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # One device check for a lent GPU session (or, without a GPU, its CPU fallback here):
+#   0. hsmix-torch check: the environment, every Triton stage beside its torch reference on
+#      this GPU (equal, or its largest difference), the eager and graphed forward timed,
 #   1. the CUDA tests (sync-free forward, determinism, CPU/GPU agreement, graph capture and
 #      HSMix(cuda_graph=True), every Triton kernel equal to its torch ops at 224 and 512),
 #   2. the GPU goals (cuda_graph.py: SLIC and HSMix eager and in a graph, Triton against
@@ -36,6 +38,9 @@ fi
   torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")'
 
 status=0
+echo "== hsmix-torch check (the kernels against their torch references on this device)"
+"$py" -m hsmix_torch check --device "$device" 2>&1 | tee "$out/check.log" || status=1
+
 echo "== CUDA tests (and the Triton kernels against their torch-ops references, on CUDA)"
 "$py" -m pytest -q -p no:cacheprovider -k "cuda or compile or kernels or graph" tests \
   2>&1 | tee "$out/gpu_tests.log" || status=1
@@ -84,6 +89,7 @@ if [ "$device" = cuda ]; then vol=(--sizes 96 128 --batch-sizes 2 4); else vol=(
   --reference-images 1 --out "$out" 2>&1 | tee "$out/bench_hsmix_volumes.log" || status=1
 
 echo "== summary ($device)"
+grep -E "All Triton stages|stage\(s\) differ" "$out/check.log"
 grep -E "passed|failed" "$out/gpu_tests.log" | tail -1
 "$py" - "$out" "$device" <<'PY'
 import csv, sys

@@ -1,10 +1,15 @@
-"""Command line: ``hsmix-torch demo`` (or ``python -m hsmix_torch demo``), and
-``hsmix-torch nnunet-trainers``, the folder for nnU-Net's ``nnUNet_extTrainer``."""
+"""Command line: ``hsmix-torch demo`` (or ``python -m hsmix_torch demo``), ``hsmix-torch
+check`` (the Triton kernels against their torch references on this machine, and what a
+forward costs here: :mod:`hsmix_torch.check`), and ``hsmix-torch nnunet-trainers``, the
+folder for nnU-Net's ``nnUNet_extTrainer``."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -159,6 +164,21 @@ def _parser() -> argparse.ArgumentParser:
         "phantoms (no DIR; --size is their side, default 48), or the first four .npz "
         "volumes of DIR (MSD hippocampus layout, e.g. ../shared/data/MSD_Hippocampus)",
     )
+    c = sub.add_parser(
+        "check",
+        help="check the Triton kernels against their torch references here, and time a forward",
+        description="Print torch, CUDA, Triton, the driver and the GPU; run each Triton stage "
+        "(SLIC features, k-means and connectivity, saliency, the maps of a mix, the mix) on the "
+        "built-in samples beside its torch reference; time the eager and graphed forward and "
+        "the superpixels. Exits 1 on a mismatch, naming the option that avoids those kernels. "
+        "Without a GPU the kernels run in Triton's interpreter on small shapes.",
+    )
+    c.add_argument("--device", default=None, help="cuda, cuda:N or cpu (default: cuda if any)")
+    c.add_argument("--size", type=_positive_int, default=None, help="image side (224; CPU 20)")
+    c.add_argument(
+        "--batch-size", type=_positive_int, default=None, help="images per batch (16; CPU 2)"
+    )
+    c.add_argument("--repeats", type=_positive_int, default=10, help="timed repeats (median)")
     sub.add_parser(
         "nnunet-trainers",
         help="print the folder of the HSMix nnU-Net trainers, for nnUNet_extTrainer",
@@ -177,11 +197,32 @@ def _nnunet_trainers(parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> int:
+    try:
+        device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    except RuntimeError as err:
+        parser.error(f"--device {args.device}: {err}")
+    if device.type not in ("cpu", "cuda"):
+        parser.error(f"--device {args.device}: the kernels run on CUDA devices (or the CPU)")
+    if device.type == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
+        # On the CPU the kernels run in Triton's interpreter, which Triton takes from
+        # TRITON_INTERPRET as it is imported (importing hsmix_torch imports it): the check
+        # runs in a fresh process that has it from the start.
+        env = {**os.environ, "TRITON_INTERPRET": "1"}
+        return subprocess.run([sys.executable, "-m", "hsmix_torch", *argv], env=env).returncode
+    from .check import run_check
+
+    return run_check(device, size=args.size, batch_size=args.batch_size, repeats=args.repeats)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if args.command == "nnunet-trainers":
         return _nnunet_trainers(parser)
+    if args.command == "check":
+        return _check(parser, args, argv)
     lo, hi = args.n_segments
     if lo > hi:
         parser.error(f"--n-segments: MIN must be <= MAX, got {lo} {hi}")

@@ -130,6 +130,7 @@ def _table_size(labels: Tensor, bound: int, synchronised: bool) -> int:
     return max(bound, 1)
 
 
+@torch.compiler.disable
 def make_plan(
     images: Tensor,
     draws: RandomDraws,
