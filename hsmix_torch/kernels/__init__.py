@@ -9,7 +9,14 @@ implementations, so ``torch.compile`` and CUDA graphs see them as single ops.
 Kernels and the torch-ops references they equal (the SLIC and connectivity kernels take
 images and volumes: an image is a volume of depth 1, the depth axis compiled in for volumes
 only; the maps of a mix flatten the spatial axes). All index in 32 bits (``_common``):
-larger tensors take the torch ops or are refused.
+larger tensors take the torch ops or are refused. What a GPU does and the interpreter does
+not is held to account here: every launch grid is 1-D (CUDA's second and third axes take
+65,535 programs only), every division where a kernel promises torch's numbers is
+``tl.div_rn`` (an fp32 ``/`` compiles to an approximate division), every atomic and store
+is masked in bounds, and lanes sharing an address add their runs before one atomic. The
+tests run every kernel adversarially (programs shuffled or interleaved, lanes shuffled,
+poisoned buffers, addresses checked: ``tests/kernels/adversarial.py``), and ``hsmix-torch
+check`` compares each stage with its reference on the user's own device.
 
 - :mod:`.slic_features`: rescaling, CIELAB and compactness in one pass
   (``hsmix_torch.superpixels.torch_slic._features``; equal within about 1e-6 relative: the

@@ -53,14 +53,16 @@ class OutOfBounds(AssertionError):
 @dataclass
 class Tally:
     """What an adversarial run did: launches and programs per kernel, memory operations
-    checked, switches between programs (``"threads"``), and the lanes of compare-and-swaps
-    that failed, by the value they expected."""
+    checked, switches between programs (``"threads"``), the lanes of compare-and-swaps
+    that failed, by the value they expected, and per kernel the most active lanes of one
+    atomic operation on one address (lanes that serialise on a GPU)."""
 
     launches: Counter[str] = field(default_factory=Counter)
     programs: Counter[str] = field(default_factory=Counter)
     checked: int = 0
     switches: int = 0
     cas_failed: Counter[int] = field(default_factory=Counter)
+    crowding: Counter[str] = field(default_factory=Counter)
 
 
 def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -214,6 +216,11 @@ def adversarial(mode: str, seed: int = 0, poison: int = 0xFF, window: int = 16) 
 
     def atomic_rmw(self, op, ptr, val, mask, *rest):  # noqa: ANN001, ANN202
         point("atomic", ptr, mask.data)
+        active = ptr.data.reshape(-1)[np.broadcast_to(mask.data, ptr.data.shape).reshape(-1)]
+        if active.size:
+            name = state["launch"].name
+            most = int(np.unique(active, return_counts=True)[1].max())
+            tally.crowding[name] = max(tally.crowding[name], most)
         p, v, m, order = shuffled(ptr.data, val.data, mask.data)
         out = orig["create_atomic_rmw"](
             self, op, I.TensorHandle(p, ptr.dtype), I.TensorHandle(v, val.dtype),

@@ -97,6 +97,28 @@ def test_forward_kernels_give_the_plain_interpreters_bits(volume, mode, poison) 
         assert tally.cas_failed[0] > 0
 
 
+def test_per_pixel_atomics_come_from_the_ends_of_runs() -> None:
+    """The k-means sums, the component sizes and the region sums add each run of lanes with
+    one key first: on rows of 600 pixels in ten superpixels, at most two lanes of an atomic
+    hit one address (a run's two ends), where every lane of a block did before."""
+    from hsmix_torch.functional import mix_maps
+    from hsmix_torch.sampler import draw
+    from hsmix_torch.superpixels import slic
+
+    x = torch.linspace(0, 1, 600).view(1, 1, 1, 600).repeat(2, 1, 1, 1)
+    x[1] = x[1].flip(-1)
+    with adversarial("shuffled") as tally:
+        labels = slic(x, torch.tensor([10, 10]), max_num_iter=3, kernels="triton")
+        d = draw(2, n_segments=10, generator=torch.Generator().manual_seed(0))
+        mix_maps(labels, d.partner, d.region_key, 10, 0.5, saliency=torch.rand(2, 1, 600),
+                 kernels="triton")  # fmt: skip
+    assert int(labels.max()) == 9
+    for kernel in ("_round_kernel", "_compress_kernel", "_hard_kernel"):
+        assert tally.crowding[kernel] == 2, (kernel, tally.crowding)
+    # The per-image and per-level flags: one lane per program.
+    assert tally.crowding["_scan_level_kernel"] == 1
+
+
 # ------------------------------------------------------------- the mode catches defects
 @triton.jit
 def _last_writer(out_ptr):

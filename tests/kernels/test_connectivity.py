@@ -6,8 +6,10 @@ merge chains followed to their ends, and the labels numbered in raster order.
 
 The interpreter runs programs one after another; the union's compare-and-swap retries and
 the relaxed atomics are order-free by construction (a root only ever links under a smaller
-root), which the lane order within a program exercises: two lanes linking the same root in
-one step is the common case of the images below."""
+root, and a lane that lost a link climbs on from the value its compare-and-swap returned),
+which the lane order within a program exercises here (two lanes linking the same root in
+one step is the common case of the images below) and ``test_adversarial.py`` exercises
+with programs interleaved at every memory operation."""
 
 from __future__ import annotations
 

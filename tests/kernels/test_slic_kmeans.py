@@ -6,7 +6,8 @@ Without a GPU the kernels run in Triton's interpreter on CPU tensors (conftest s
 TRITON_INTERPRET=1), so shapes are small; with one, the same checks run on CUDA at 224 and
 512. The interpreter runs programs one after another: the k-means sums are integer atomics
 into slots that one program writes (exact in any order), and no program reads what another
-writes within a launch, so nothing it skips can differ on a GPU.
+writes within a launch, so nothing it skips can differ on a GPU (``test_adversarial.py``
+runs the rounds with programs reordered and interleaved).
 """
 
 from __future__ import annotations
