@@ -22,10 +22,13 @@ per cycle at 1.755 GHz; 3.35 TB/s of HBM):
   instructions a warp issues (every instruction of the kernel once per trip of its
   enclosing loops, a call adding its callee's instructions), over the issue rate. Loop
   trips come from the launch's arguments where a kernel's runtime loop has a hint
-  (``TRIPS``), else 1. Triton kernels only; the torch ops are counted in the memory floor.
+  (``TRIPS``), else 1; a launch that returns early (a scan level after a level that
+  reached nothing, ``RUNS``) counts its instructions up to that return. Triton kernels
+  only; the torch ops are counted in the memory floor.
 - memory: per launch, the bytes of every tensor the kernel's code reads or writes (each
-  whole, once: pointer parameters its PTX never loads are left out), and per torch op the
-  bytes of its inputs and outputs, over the HBM bandwidth.
+  whole, once: pointer parameters its PTX never loads are left out; none for a launch that
+  returns early), and per torch op the bytes of its inputs and outputs, over the HBM
+  bandwidth.
 
 Both are floors of a kind a reviewer can check without a GPU, not predictions: launch
 latency, caches, divergence and occupancy are left out (see gpu_check.sh for the measured
@@ -131,10 +134,11 @@ def _row_programs(args: dict[str, Any], kw: dict[str, Any]) -> tuple[int, int, i
 
 def _union_find_trips(
     labels: torch.Tensor, shape: tuple[int, int, int, int], block: int
-) -> tuple[float, float]:
-    """Mean loop trips per program of the union and compress kernels on these labels: the
-    kernels' union-find run in lockstep (every lane one step per round; links to the same
-    root in lane order), each program's trips the most of its lanes'."""
+) -> tuple[float, float, np.ndarray]:
+    """Mean loop trips per program of the union and compress kernels on these labels, and
+    each voxel's root: the kernels' union-find run in lockstep (every lane one step per
+    round; links to the same root in lane order, a lane that lost climbing on from the
+    winner's link), each program's trips the most of its lanes'."""
     labels = labels.reshape(-1).numpy()
     b, d, h, w = shape
     n = labels.size
@@ -171,6 +175,9 @@ def _union_find_trips(
             winners = winners[parent[hi[winners]] == 0]
             parent[hi[winners]] = lo[winners] + 1
             won[winners] = True
+            lost = link & ~won
+            a = np.where(lost & (a == hi), parent[hi] - 1, a)
+            b_ = np.where(lost & (b_ == hi), parent[hi] - 1, b_)
             todo &= ~(roots & (a == b_)) & ~won
         per_program = np.zeros(programs.max() + 1, dtype=np.int64)
         np.maximum.at(per_program, owner, trips)
@@ -186,21 +193,64 @@ def _union_find_trips(
         r = np.where(up, v - 1, r)
     per_program = np.zeros(programs.max() + 1, dtype=np.int64)
     np.maximum.at(per_program, programs, depth + 1)
-    return float(np.mean(union)) if union else 1.0, float(per_program.mean())
+    return float(np.mean(union)) if union else 1.0, float(per_program.mean()), r
 
 
-_COMPRESS_TRIPS: dict[int, float] = {}  # by the parent table's address, for the next launch
+# By the parent table's address, from the union launch, for the launches that follow it.
+_COMPRESS_TRIPS: dict[int, float] = {}
+_ROOTS: dict[int, tuple[np.ndarray, tuple[int, int, int, int]]] = {}
+_REACHED: dict[int, int] = {}
 
 
 def _union_trips(args: dict[str, Any], kw: dict[str, Any]) -> float:
     labels = _tensor_arg(args, "labels_ptr")
-    union, compress = _union_find_trips(labels, _row_programs(args, kw), kw["BLOCK"])
+    shape = _row_programs(args, kw)
+    union, compress, root = _union_find_trips(labels, shape, kw["BLOCK"])
     _COMPRESS_TRIPS[args["parent_ptr"]["ptr"]] = compress
+    _ROOTS[args["parent_ptr"]["ptr"]] = (root, shape)
     return union
 
 
 def _compress_trips(args: dict[str, Any], kw: dict[str, Any]) -> float:
     return _COMPRESS_TRIPS.get(args["parent_ptr"]["ptr"], 1.0)
+
+
+def _scan_level_runs(args: dict[str, Any], kw: dict[str, Any]) -> bool:
+    """Whether a scan-level launch does its work: the first always, a later one where the
+    level before reached a voxel (else each program returns after one load). The deepest
+    level reached comes from the reference's scan (``_scan_order``) on the components."""
+    from hsmix_torch._constants import SCAN_DEPTH
+    from hsmix_torch.superpixels.connectivity import _scan_order
+
+    key = args["parent_ptr"]["ptr"]
+    if key not in _ROOTS:
+        return True
+    if key not in _REACHED:
+        root, (b, d, h, w) = _ROOTS[key]
+        sizes = np.bincount(root, minlength=root.size)
+        minimum = _tensor_arg(args, "min_ptr").numpy().repeat(d * h * w)
+        level, _ = _scan_order(
+            torch.from_numpy(root).view(b, d, h, w).squeeze(1),
+            torch.from_numpy(sizes < minimum),
+        )
+        inside = level[(level >= 0) & (level <= SCAN_DEPTH)]
+        _REACHED[key] = int(inside.max()) if inside.numel() else 0
+    return args["depth"] <= _REACHED[key] + 1
+
+
+# Whether a launch runs past its early exit, from its arguments (else it costs the
+# instructions before its first conditional branch, and no memory traffic).
+RUNS: dict[str, Callable[[dict[str, Any], dict[str, Any]], bool]] = {
+    "_scan_level_kernel": _scan_level_runs,
+}
+
+
+def _early_exit_instructions(sass: str) -> int:
+    """The SASS instructions up to and with a kernel's first conditional branch."""
+    for n, m in enumerate(_INSTR.finditer(sass), 1):
+        if m.group(2) and m.group(3).startswith("BRA"):
+            return n
+    return 0
 
 
 # Mean trips per program of a kernel's runtime loop, from its launch's arguments.
@@ -299,12 +349,16 @@ _INSTR = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)([
 def _dynamic_instructions(sass: str, trips: float) -> tuple[int, float]:
     """``(static, dynamic)`` SASS instructions of a kernel per warp: each instruction once
     per trip of its enclosing loops (backward branches; each runtime loop ``trips`` times),
-    a CALL adding its callee's instructions (up to its RET). NOPs and the final self-branch
-    are not counted."""
+    a CALL adding its callee's instructions (up to its RET), but for the IEEE division's
+    slow path: a call skipped by a branch on the predicate of an ``FCHK`` (the operand
+    check of ``div.rn.f32``), taken only for denormal, infinite or huge operands. NOPs and
+    the final self-branch are not counted."""
     code = []
     for m in _INSTR.finditer(sass):
         addr, op, rest = int(m.group(1), 16), m.group(3), m.group(4)
-        code.append((addr, op, rest))
+        code.append((addr, op, rest, (m.group(2) or "").strip()))
+    checked = _division_slow_paths(code)
+    code = [c[:3] for c in code]
     if not code:
         return 0, 0.0
     index = {addr: i for i, (addr, _, _) in enumerate(code)}
@@ -339,9 +393,27 @@ def _dynamic_instructions(sass: str, trips: float) -> tuple[int, float]:
             continue
         static += 1
         dynamic += weight[i]
-        if op.startswith("CALL"):
+        if op.startswith("CALL") and i not in checked:
             dynamic += weight[i] * callee_size.get(target(rest) or -1, 0)
     return static, dynamic
+
+
+def _division_slow_paths(code: list[tuple[int, str, str, str]]) -> set[int]:
+    """Indices of the CALLs that a branch on an ``FCHK`` predicate skips (within the last
+    few instructions): the slow path of an IEEE division."""
+    found = set()
+    for i, (_, op, _, _) in enumerate(code):
+        if not op.startswith("CALL"):
+            continue
+        for j in range(i - 1, max(i - 7, 0), -1):
+            _, op_j, _, guard = code[j]
+            if op_j.startswith("BRA") and guard:
+                pred = guard.lstrip("@!")
+                if any(c[1].startswith("FCHK") and c[2].lstrip().startswith(pred)
+                       for c in code[max(j - 200, 0) : j]):  # fmt: skip
+                    found.add(i)
+                break
+    return found
 
 
 def _ptx_params_used(ptx: str, names: list[str]) -> list[int]:
@@ -500,6 +572,11 @@ def build_report(config: str, rec: Recording, targets: tuple[int, ...], jobs: in
             hint = TRIPS.get(launch.name)
             trips = hint(args, launch.kwargs) if hint else 1.0
             static, per_warp = _dynamic_instructions(ref.get("sass", ""), trips)
+            runs = RUNS.get(launch.name)
+            if runs is not None and not runs(args, launch.kwargs):  # returns at once
+                per_warp = _early_exit_instructions(ref.get("sass", ""))
+                warps_instr += launch.programs * ref.get("num_warps", 4) * per_warp
+                continue
             warps_instr += launch.programs * ref.get("num_warps", 4) * per_warp
             used = {}
             for i in ref.get("params_used", []):
@@ -614,7 +691,8 @@ def _forward(config: str) -> Callable[[], object]:
         num_classes=classes,
         superpixels=get_backend("torch", sync_free=True),  # what "auto" runs on CUDA
     )
-    return lambda: aug(images, masks)
+    # One fixed draw (the round kernels' trips depend on the superpixel counts drawn).
+    return lambda: aug(images, masks, generator=torch.Generator().manual_seed(0))
 
 
 CONFIGS = {

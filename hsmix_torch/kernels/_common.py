@@ -98,6 +98,10 @@ def run_shares(first, last, value):
     """Each lane's share of its run's sum of integer ``value``: the running sum at a run's
     last lane, minus the running sum before its first lane, 0 elsewhere. Added (by atomics,
     from the lanes that start or end a run: two lanes a run at most), a run's shares are
-    its sum. One plain prefix sum: no segmented scan."""
-    total = tl.cumsum(value, 0)
+    its sum. One plain prefix sum: no segmented scan. int64 values are summed in float64
+    (exact below 2**53, and cheaper than 64-bit integer scans on a GPU)."""
+    if value.dtype == tl.int64:
+        total = tl.cumsum(value.to(tl.float64), 0).to(tl.int64)
+    else:
+        total = tl.cumsum(value, 0)
     return tl.where(last, total, 0) - tl.where(first, total - value, 0)

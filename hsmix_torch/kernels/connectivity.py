@@ -62,6 +62,7 @@ def _scan_level_kernel(
     D,
     H,
     W,
+    BLOCKS,
     HW,
     FIRST: tl.constexpr,  # depth 1
     VOLUME: tl.constexpr,
@@ -72,7 +73,7 @@ def _scan_level_kernel(
     written, and only voxels at ``depth - 1`` are read, so programs do not race). The first
     level also writes level 0 (each small component's first voxel), -1 (its other voxels),
     -2 (voxels of large components) and the links, so later levels read bytes only."""
-    row, x, inside = _row(W, BLOCK)
+    row, x, inside = _row(W, BLOCKS, BLOCK)
     p = row * W + x
     # Level 1 seeds level 0; a later level runs only where the level before reached a voxel
     # (most levels of a batch reach none: they return at once, reading nothing).
@@ -167,6 +168,7 @@ def _scan_meet_kernel(
     D,
     H,
     W,
+    BLOCKS,
     HW,
     PASS: tl.constexpr,  # 0: the last level; 1: the last order in it; 2: write the choice
     DEPTH: tl.constexpr,  # SCAN_DEPTH
@@ -177,7 +179,7 @@ def _scan_meet_kernel(
     earlier component, the meeting's place in the scan is (level, order * 6 + side). The
     first pass also initialises the tables and finds each image's first large component
     (slots are voxels too)."""
-    row, x, inside = _row(W, BLOCK)
+    row, x, inside = _row(W, BLOCKS, BLOCK)
     p = row * W + x
     rp = _root(parent_ptr, p, inside)
     small_p = _small(sizes_ptr, min_ptr, rp, HW, inside)
@@ -226,6 +228,7 @@ def _follow_kernel(
     group_ptr,  # [N] int32 out: each voxel's group after the merges
     first_ptr,  # [N] int32 out: 1 at each group's first voxel
     W,
+    BLOCKS,
     HW,
     DEPTH: tl.constexpr,
     BLOCK: tl.constexpr,
@@ -233,7 +236,7 @@ def _follow_kernel(
     """Each voxel follows its component's merge chain to its end (chains lead to earlier
     components: they end); then the reference's corner case: the group at voxel 0 of an
     image joins the image's first large component."""
-    row, x, inside = _row(W, BLOCK)
+    row, x, inside = _row(W, BLOCKS, BLOCK)
     p = row * W + x
     t = _chosen(best_ptr, _root(parent_ptr, p, inside), HW, inside)
     nxt = _chosen(best_ptr, t, HW, inside)
@@ -258,12 +261,13 @@ def _relabel_kernel(
     out_ptr,  # [N] int64 out: the labels
     count_ptr,  # [B] int64 out: K
     W,
+    BLOCKS,
     HW,
     DEPTH: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     """Labels ``0..K-1`` per image in raster order of the groups' first voxels, and K."""
-    row, x, inside = _row(W, BLOCK)
+    row, x, inside = _row(W, BLOCKS, BLOCK)
     p = row * W + x
     image = row // (HW // W)
     group = tl.load(group_ptr + p, mask=inside, other=0)
@@ -284,7 +288,8 @@ def _connected_labels_op(labels: Tensor, min_size: Tensor) -> tuple[Tensor, Tens
     n = labels.numel()
     dev = labels.device
     rows = b * d * h
-    grid = flat_grid(rows, triton.cdiv(w, _BLOCK))
+    blocks = triton.cdiv(w, _BLOCK)  # per row: 1 (a constant to the compiler) up to W = 256
+    grid = flat_grid(rows, blocks)
     volume = d > 1
     i32 = dict(dtype=torch.int32, device=dev)
     parent = torch.empty(n, **i32)
@@ -295,31 +300,35 @@ def _connected_labels_op(labels: Tensor, min_size: Tensor) -> tuple[Tensor, Tens
     _runs_kernel[flat_grid(rows)](
         labels, parent, w, W_PAD=w_pad, num_warps=min(16, max(1, w_pad // 128))
     )
-    _union_kernel[grid](labels, parent, sizes, state, d, h, w, VOLUME=volume, DEPTH=SCAN_DEPTH,
-                        BLOCK=_BLOCK)  # fmt: skip
+    _union_kernel[grid](labels, parent, sizes, state, d, h, w, blocks, VOLUME=volume,
+                        DEPTH=SCAN_DEPTH, BLOCK=_BLOCK)  # fmt: skip
     last = torch.empty((2, n), dtype=torch.int64, device=dev)
     best = torch.empty(n, **i32)
-    _compress_kernel[grid](parent, sizes, last, best, n, w, BLOCK=_BLOCK)
+    _compress_kernel[grid](parent, sizes, last, best, n, w, blocks, BLOCK=_BLOCK)
     links = torch.empty(n, dtype=torch.int8, device=dev)
     level = torch.empty(n, dtype=torch.int8, device=dev)
     key = torch.empty(n, dtype=torch.int64, device=dev)
     for depth in range(1, SCAN_DEPTH + 1):
         _scan_level_kernel[grid](
-            parent, sizes, minimum, links, level, key, state, depth, d, h, w, hw,
+            parent, sizes, minimum, links, level, key, state, depth, d, h, w, blocks, hw,
             FIRST=depth == 1, VOLUME=volume, BLOCK=_BLOCK,
         )  # fmt: skip
     for step in range(3):
         _scan_meet_kernel[grid](
-            parent, sizes, minimum, level, key, last, best, state, n, d, h, w, hw,
+            parent, sizes, minimum, level, key, last, best, state, n, d, h, w, blocks, hw,
             PASS=step, DEPTH=SCAN_DEPTH, VOLUME=volume, BLOCK=_BLOCK,
         )  # fmt: skip
     group = torch.empty(n, **i32)
     first = torch.empty(n, **i32)
-    _follow_kernel[grid](parent, best, state, group, first, w, hw, DEPTH=SCAN_DEPTH, BLOCK=_BLOCK)
+    _follow_kernel[grid](
+        parent, best, state, group, first, w, blocks, hw, DEPTH=SCAN_DEPTH, BLOCK=_BLOCK
+    )
     rank = torch.cumsum(first.view(b, hw), dim=1, dtype=torch.int32)
     out = torch.empty(labels.shape, dtype=torch.int64, device=dev)
     count = torch.empty(b, dtype=torch.int64, device=dev)
-    _relabel_kernel[grid](group, rank, state, out, count, w, hw, DEPTH=SCAN_DEPTH, BLOCK=_BLOCK)
+    _relabel_kernel[grid](
+        group, rank, state, out, count, w, blocks, hw, DEPTH=SCAN_DEPTH, BLOCK=_BLOCK
+    )
     return out, count
 
 

@@ -103,6 +103,7 @@ def _grey_kernel(
     grey_ptr,  # [B, H, W] uint8 out
     H,
     W,
+    BLOCKS,  # cdiv(W, BLOCK)
     STRIDE_B,
     STRIDE_C,
     STRIDE_Y,
@@ -111,7 +112,7 @@ def _grey_kernel(
     FLOAT: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    row, block = split_program(tl.cdiv(W, BLOCK))
+    row, block = split_program(BLOCKS)
     x = block * BLOCK + tl.arange(0, BLOCK)
     inside = x < W
     base = images_ptr + (row // H) * STRIDE_B + (row % H) * STRIDE_Y
@@ -158,10 +159,11 @@ def _integral_kernel(
     table_ptr,  # [B, H + 1, W + 1] float32 out: the integral image, zero first row, column
     H,
     W,
+    BLOCKS,  # cdiv(W, COLUMNS)
     COLUMNS: tl.constexpr,
     ROWS: tl.constexpr,
 ):
-    b, block = split_program(tl.cdiv(W, COLUMNS))
+    b, block = split_program(BLOCKS)
     x = block * COLUMNS + tl.arange(0, COLUMNS)
     r = tl.arange(0, ROWS)
     tw = W + 1
@@ -190,6 +192,7 @@ def _scales_kernel(
     peaks_ptr,  # [B, 2] int32, zeroed: the largest on and off sums
     H,
     W,
+    BLOCKS,  # cdiv(W, BLOCK)
     N0: tl.constexpr,
     N1: tl.constexpr,
     N2: tl.constexpr,
@@ -198,7 +201,7 @@ def _scales_kernel(
     N5: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    row, block = split_program(tl.cdiv(W, BLOCK))
+    row, block = split_program(BLOCKS)
     b = row // H
     y = row % H
     x = block * BLOCK + tl.arange(0, BLOCK)
@@ -257,8 +260,8 @@ def _scale_to_255(total, peak):
 
 
 @triton.jit
-def _normalise_kernel(on_ptr, off_ptr, peaks_ptr, out_ptr, H, W, BLOCK: tl.constexpr):
-    row, block = split_program(tl.cdiv(W, BLOCK))
+def _normalise_kernel(on_ptr, off_ptr, peaks_ptr, out_ptr, H, W, BLOCKS, BLOCK: tl.constexpr):
+    row, block = split_program(BLOCKS)
     b = row // H
     x = block * BLOCK + tl.arange(0, BLOCK)
     inside = x < W
@@ -276,24 +279,27 @@ def _fine_grained_op(images: Tensor) -> Tensor:
     dev = images.device
     rows = b * h
     w_pad = triton.next_power_of_2(w)
-    grid = flat_grid(rows, triton.cdiv(w, _BLOCK))
+    blocks = triton.cdiv(w, _BLOCK)  # per row: 1 (a constant to the compiler) up to W = 256
+    grid = flat_grid(rows, blocks)
     grey = torch.empty((b, h, w), dtype=torch.uint8, device=dev)
-    _grey_kernel[grid](images, grey, h, w, *images.stride(), C=c, FLOAT=images.is_floating_point(),
-                       BLOCK=_BLOCK, enable_fp_fusion=False)  # fmt: skip
+    _grey_kernel[grid](images, grey, h, w, blocks, *images.stride(), C=c,
+                       FLOAT=images.is_floating_point(), BLOCK=_BLOCK,
+                       enable_fp_fusion=False)  # fmt: skip
     centre = torch.empty((b, h, w), dtype=torch.float32, device=dev)
     rowsum = torch.empty((b, h, w), dtype=torch.int32, device=dev)
     peaks = torch.empty((b, 2), dtype=torch.int32, device=dev)
     _centre_kernel[flat_grid(rows)](grey, centre, rowsum, peaks, h, w, W_PAD=w_pad,
                             num_warps=min(16, max(1, w_pad // 128)))  # fmt: skip
     table = torch.empty((b, h + 1, w + 1), dtype=torch.float32, device=dev)
-    _integral_kernel[flat_grid(b, triton.cdiv(w, _COLUMNS))](rowsum, table, h, w, COLUMNS=_COLUMNS,
-                                                    ROWS=_ROWS)  # fmt: skip
+    columns = triton.cdiv(w, _COLUMNS)
+    _integral_kernel[flat_grid(b, columns)](rowsum, table, h, w, columns, COLUMNS=_COLUMNS,
+                                            ROWS=_ROWS)  # fmt: skip
     on = rowsum  # reused: the running sums are read
     off = torch.empty((b, h, w), dtype=torch.int32, device=dev)
-    _scales_kernel[grid](centre, table, on, off, peaks, h, w, *HALF_SIZES, BLOCK=_BLOCK,
+    _scales_kernel[grid](centre, table, on, off, peaks, h, w, blocks, *HALF_SIZES, BLOCK=_BLOCK,
                          enable_fp_fusion=False)  # fmt: skip
     out = torch.empty((b, 1, h, w), dtype=torch.float32, device=dev)
-    _normalise_kernel[grid](on, off, peaks, out, h, w, BLOCK=_BLOCK, enable_fp_fusion=False)
+    _normalise_kernel[grid](on, off, peaks, out, h, w, blocks, BLOCK=_BLOCK, enable_fp_fusion=False)
     return out
 
 

@@ -18,8 +18,9 @@ in only for volumes (``A``, the number of spatial axes, is a compile-time consta
    adds each pixel's row ``[coordinates, features, 1]`` in the reference's 40.24 fixed
    point to its candidate's slots of this tile's partials: integer sums, exact in any
    order. Neighbouring pixels mostly pick the same candidate, so only the two ends of each
-   run of equal picks in a block issue an atomic, with their shares of the run's sum (one
-   prefix sum a column); no other program writes a tile's slots.
+   run of equal picks along a row of the box issue an atomic, with their shares of the
+   run's sums (closed forms for the coordinates and the count, a prefix sum per feature);
+   no other program writes a tile's slots.
 3. The finish kernel: one lane per centre adds the partials of the tiles that can reach it
    (integers: exact in any order, so identical run to run), divides as the reference does
    (in float64: a few values per centre), writes the next round's centres and ``alive``,
@@ -208,6 +209,9 @@ def _round_kernel(
             pick = tl.full([BLOCK], HOME, tl.int32)
         else:
             pick = tl.load(prev_ptr + pix, mask=inside, other=0).to(tl.int32)
+        pixel = ()  # the block's features, loaded once for every candidate
+        for f in tl.static_range(F):
+            pixel = pixel + (tl.load(feats_ptr + pix * F + f, mask=inside, other=0.0),)
         # The candidates in the reference's order (row-major over the cell offsets): a
         # runtime loop over the lines of cells (a line's few scalars at a time stay in
         # registers), the cells of a line unrolled. A running minimum with a strict < keeps
@@ -246,8 +250,7 @@ def _round_kernel(
                         dist = (dy * dy + dx_ * dx_) * inv_s2
                     colour = tl.zeros([BLOCK], tl.float32)
                     for f in tl.static_range(F):
-                        fv = tl.load(feats_ptr + pix * F + f, mask=inside, other=0.0)
-                        d = fv - tl.load(centre + A + f, mask=alive, other=0.0)
+                        d = pixel[f] - tl.load(centre + A + f, mask=alive, other=0.0)
                         colour = d * d if f == 0 else colour + d * d
                     dist = tl.where(ok, dist + colour, float("inf"))
                     better = dist < best
@@ -263,24 +266,30 @@ def _round_kernel(
             # Each voxel adds its row [coordinates, features, 1] in the reference's 40.24
             # fixed point to its candidate's slots of this tile, through the ends of its run
             # of voxels with the same candidate. The finish kernel zeroes the slots.
+            # Runs of equal picks along the block, cut at the box's row ends: within one,
+            # y and z are constant and x counts up, so the coordinate and count sums are
+            # closed forms of the run's ends (a triangular number for x); only the features
+            # need a prefix sum.
             first, last = run_bounds(tl.where(inside, pick, -1))
+            first = first | (x == tx0)
+            last = last | (x == tx1 - 1)
             write = inside & (first | last)
+            lane = tl.arange(0, BLOCK).to(tl.int64)
             row = part_ptr + ((b * k_pad + cell) * CAND + pick) * (A + 1 + F)
             for a in tl.static_range(A):
                 if a == A - 1:
-                    v = x
-                elif a == A - 2:
-                    v = y
+                    xs = x.to(tl.int64)
+                    end = tl.where(last, xs * (xs + 1) // 2, 0)
+                    share = end - tl.where(first, xs * (xs - 1) // 2, 0)  # sum of x in the run
                 else:
-                    v = z
-                share = run_shares(first, last, v).to(tl.int64) * SCALE  # int32 in a block
-                tl.atomic_add(row + a, share, mask=write, sem="relaxed")
+                    v = (y if a == A - 2 else z).to(tl.int64)
+                    share = tl.where(last, v * (lane + 1), 0) - tl.where(first, v * lane, 0)
+                tl.atomic_add(row + a, share * SCALE, mask=write, sem="relaxed")
             for f in tl.static_range(F):
-                fv = tl.load(feats_ptr + pix * F + f, mask=inside, other=0.0)
-                fixed = round_half_even(fv * SCALE).to(tl.int64)  # SCALE is a power of 2
+                fixed = round_half_even(pixel[f] * SCALE).to(tl.int64)  # SCALE: a power of 2
                 share = run_shares(first, last, fixed)
                 tl.atomic_add(row + A + f, share, mask=write, sem="relaxed")
-            count = run_shares(first, last, tl.full([BLOCK], 1, tl.int32)).to(tl.int64)
+            count = tl.where(last, lane + 1, 0) - tl.where(first, lane, 0)
             tl.atomic_add(row + A + F, count, mask=write, sem="relaxed")
 
 

@@ -29,10 +29,11 @@ _BIG = tl.constexpr(0x7FFFFFFF)  # "none": above every voxel index
 
 
 @triton.jit
-def _row(W, BLOCK: tl.constexpr):
+def _row(W, BLOCKS, BLOCK: tl.constexpr):
     """``(row, x, inside)`` of this program: its row of the ``[B * D * H, W]`` layout and
-    the block of columns it takes (a 1-D grid of rows times ``cdiv(W, BLOCK)`` programs)."""
-    row, block = split_program(tl.cdiv(W, BLOCK))
+    the block of columns it takes (a 1-D grid of rows times ``BLOCKS = cdiv(W, BLOCK)``
+    programs; BLOCKS is an argument, so rows of one block compile without a division)."""
+    row, block = split_program(BLOCKS)
     x = block * BLOCK + tl.arange(0, BLOCK)
     return row, x, x < W
 
@@ -97,11 +98,12 @@ def _union_kernel(
     D,
     H,
     W,
+    BLOCKS,
     VOLUME: tl.constexpr,
     DEPTH: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    row, x, inside = _row(W, BLOCK)
+    row, x, inside = _row(W, BLOCKS, BLOCK)
     p = row * W + x
     label = tl.load(labels_ptr + p, mask=inside, other=0)
     tl.store(sizes_ptr + p, tl.zeros_like(p), mask=inside)
@@ -131,19 +133,18 @@ def _union_kernel(
             roots = todo & (pa == 0) & (pb == 0)
             todo = todo & ~(roots & (a == b))
             link = roots & (a != b)
-            if tl.max(link.to(tl.int32), axis=0) > 0:
-                hi = tl.maximum(a, b)
-                # atomic_cas takes no mask: lanes that do not link compare their own slot
-                # with -1 (never a parent), which writes nothing.
-                slot = tl.where(link, hi, own)
-                old = tl.atomic_cas(
-                    parent_ptr + slot, tl.where(link, 0, -1), tl.minimum(a, b) + 1, sem="relaxed"
-                )
-                # Linked; or another lane linked hi first: climb on from its new parent.
-                lost = link & (old != 0)
-                a = tl.where(lost & (a == hi), old - 1, a)
-                b = tl.where(lost & (b == hi), old - 1, b)
-                todo = todo & ~(link & (old == 0))
+            hi = tl.maximum(a, b)
+            # atomic_cas takes no mask: lanes that do not link compare their own slot (in
+            # bounds) with -1, never a parent, which writes nothing.
+            slot = tl.where(link, hi, own)
+            old = tl.atomic_cas(
+                parent_ptr + slot, tl.where(link, 0, -1), tl.minimum(a, b) + 1, sem="relaxed"
+            )
+            # Linked; or another lane linked hi first: climb on from its new parent.
+            lost = link & (old != 0)
+            a = tl.where(lost & (a == hi), old - 1, a)
+            b = tl.where(lost & (b == hi), old - 1, b)
+            todo = todo & ~(link & (old == 0))
 
 
 @triton.jit
@@ -154,11 +155,12 @@ def _compress_kernel(
     best_ptr,  # [N] int32 out: none chosen yet
     N,
     W,
+    BLOCKS,
     BLOCK: tl.constexpr,
 ):
     """Each voxel's parent becomes its root; the sizes are counted at the roots; the
     meeting kernels' tables start empty."""
-    row, x, inside = _row(W, BLOCK)
+    row, x, inside = _row(W, BLOCKS, BLOCK)
     p = row * W + x
     tl.store(last_ptr + p, tl.full([BLOCK], -1, tl.int64), mask=inside)
     tl.store(last_ptr + N + p, tl.full([BLOCK], -1, tl.int64), mask=inside)
