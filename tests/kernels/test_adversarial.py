@@ -92,8 +92,10 @@ def test_forward_kernels_give_the_plain_interpreters_bits(volume, mode, poison) 
     assert tally.checked > 1000
     if mode == "threads":
         assert tally.switches > 1000
+    if mode == "threads" and not volume:
         # Lanes found the root they meant to link already linked, and climbed on from the
-        # value the compare-and-swap returned.
+        # value the compare-and-swap returned (the image has such races; the tiny volume
+        # need not).
         assert tally.cas_failed[0] > 0
 
 
