@@ -130,11 +130,11 @@ def bench_one(
     labels = aug.backend(images, n, max_segments=top)
     saliency = time_ms(lambda s: saliency_fn(images), device, repeats)
     sample = time_ms(
-        lambda s: aug.make_params(images, superpixels=labels, generator=_gen(device, s)),
+        lambda s: aug.make_params(images, segments=labels, generator=_gen(device, s)),
         device,
         repeats,
     )
-    params = aug.make_params(images, superpixels=labels, generator=_gen(device, 0))
+    params = aug.make_params(images, segments=labels, generator=_gen(device, 0))
     mixing = time_ms(lambda s: aug.mix(images, masks, params), device, repeats)
     return {
         "total_ms": total,

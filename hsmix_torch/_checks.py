@@ -15,12 +15,16 @@ from torch import Tensor
 
 __all__ = [
     "ValueChecks",
+    "caller_level",
     "check_bool",
     "check_choice",
+    "check_compactness",
+    "check_generator",
     "check_images",
     "check_int",
     "check_number",
     "check_probability",
+    "check_seed",
     "check_spacing",
     "intensity_range",
     "segment_range",
@@ -122,6 +126,32 @@ def check_probability(value: object, name: str) -> float:
     return p
 
 
+def check_compactness(value: object, name: str = "compactness") -> float | None:
+    """SLIC's compactness: None (the backend's default for the channels) or a number > 0."""
+    return None if value is None else check_number(value, name, positive=True)
+
+
+def check_seed(seed: object, name: str = "seed") -> int | None:
+    """A seed: None or an int (not a bool)."""
+    return None if seed is None else check_int(seed, name)
+
+
+def check_generator(generator: object, device: torch.device) -> torch.Generator | None:
+    """None, or a ``torch.Generator`` on ``device`` (the images' device)."""
+    if generator is None:
+        return None
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
+    a, b = generator.device, device
+    same = a.type == b.type and (a.index is None or b.index is None or a.index == b.index)
+    if not same:
+        raise ValueError(
+            f"generator is on {generator.device} but images are on {device}; "
+            "create it with torch.Generator(device=images.device)"
+        )
+    return generator
+
+
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     """``value`` if it is one of ``choices``."""
     if not isinstance(value, str):
@@ -201,13 +231,13 @@ class ValueChecks:
             if bad:
                 if not warning:
                     raise ValueError(message(got))
-                warnings.warn(message(got), RuntimeWarning, stacklevel=_caller_level())
+                warnings.warn(message(got), RuntimeWarning, stacklevel=caller_level())
                 warned += 1
         self._items.clear()
         return warned
 
 
-def _caller_level() -> int:
+def caller_level() -> int:
     """The ``stacklevel`` of the first frame outside this package and ``torch.nn`` (the
     caller's line, however deep the call went: eager, graphed, an adapter)."""
     package = str(Path(__file__).resolve().parent)

@@ -3,7 +3,29 @@ must equal them): one definition each, at the bottom of the package."""
 
 from __future__ import annotations
 
-__all__ = ["FIXED_POINT_SCALE", "HALF_SIZES", "INT64_MAX", "MASK32", "SCAN_DEPTH"]
+from typing import Literal, get_args
+
+__all__ = [
+    "FIXED_POINT_SCALE",
+    "HALF_SIZES",
+    "INT64_MAX",
+    "KERNELS",
+    "MASK32",
+    "OUTPUTS",
+    "OUTPUT_CODES",
+    "SCAN_DEPTH",
+    "Kernels",
+    "Output",
+]
+
+# What a mix produces (HSMix's ``output``), and the code each has in the Triton kernels.
+Output = Literal["both", "hard", "soft", "either"]
+OUTPUTS: tuple[str, ...] = get_args(Output)
+OUTPUT_CODES = {name: code for code, name in enumerate(OUTPUTS)}
+
+# Where the kernels that have a Triton version run (``kernels=``; hsmix_torch.kernels).
+Kernels = Literal["auto", "triton", "torch"]
+KERNELS: tuple[str, ...] = get_args(Kernels)
 
 # Region and centre sums are accumulated in fixed point (int64, 24 fraction bits: the
 # resolution of a float32 in [0.5, 1)): integer sums do not depend on the order of the

@@ -28,7 +28,12 @@ __all__ = ["check_fit", "mask_layouts", "mix_all", "mix_labels", "mix_mask", "mi
 
 
 def check_fit(a: Tensor, params: HSMixParams, name: str) -> None:
-    """A ValueError naming ``name`` unless ``a`` ``[B, ..., *S]`` fits ``params``."""
+    """A ValueError naming ``name`` unless ``a`` ``[B, ..., *S]`` fits ``params`` (a
+    TypeError for what is no tensor, or no :class:`HSMixParams`)."""
+    if not isinstance(params, HSMixParams):
+        raise TypeError(f"params must be HSMixParams (from make_params), got {params!r}")
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(a).__name__}")
     b, *size = params.hard_mask.shape
     fits = a.ndim >= len(size) + 1 and tuple(a.shape[a.ndim - len(size) :]) == tuple(size)
     if not fits or a.shape[0] != b or params.partner.shape != (b,):
@@ -59,11 +64,17 @@ def mask_layouts(
     options: HSMixOptions,
     dense: Sequence[bool] | None,
     checks: ValueChecks | None,
+    names: Sequence[str] | None = None,
+    float_labels: bool = False,
 ) -> list[HF.MaskLayout]:
     """Each mask's working layout (see the module docstring); label checks go to
-    ``checks`` (None: not checked)."""
+    ``checks`` (None: not checked). ``names`` are the masks as the caller wrote them, for
+    errors (default ``masks``, ``masks[k]``); ``float_labels`` reads one-channel float maps
+    as label maps (kornia hands label maps over as floats)."""
     if dense is not None and len(dense) != len(masks):
         raise ValueError(f"dense must hold one flag per mask ({len(masks)}), got {dense!r}")
+    if names is None:
+        names = ["masks"] if len(masks) == 1 else [f"masks[{k}]" for k in range(len(masks))]
     one_hot = options.output != "hard" and options.targets == "probabilities"
     return [
         HF.prepare_mask(
@@ -74,7 +85,8 @@ def mask_layouts(
             ignore_index=options.ignore_index,
             checks=checks,
             dense=bool(dense[k]) if dense is not None else False,
-            name="masks" if len(masks) == 1 else f"masks[{k}]",
+            name=names[k],
+            float_labels=float_labels,
         )
         for k, m in enumerate(masks)
     ]

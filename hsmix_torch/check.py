@@ -129,13 +129,13 @@ def compare_stages(device: torch.device, size: int, batch: int, rounds: int) -> 
     ``[batch, C, size, size]`` (RGB and grey) and two volumes, k-means of ``rounds``."""
     from .data import sample_batch, sample_volumes
     from .functional import mix_batch, mix_classes, mix_maps
+    from .functional.slic_grid import slic_grid
     from .kernels.connectivity import connected_labels
     from .kernels.slic_features import slic_features
     from .kernels.slic_kmeans import slic_kmeans
     from .saliency import fine_grained
     from .sampler import draw
     from .superpixels.connectivity import enforce_connectivity
-    from .superpixels.slic_grid import slic_grid
     from .superpixels.torch_slic import _features, _kmeans_from_grid
 
     interpreted = device.type != "cuda"

@@ -4,7 +4,7 @@ Two ways to use CPU workers:
 
 1. ``HSMixCollate(HSMix(...))``: the workers return batches that are already mixed.
 2. ``SuperpixelCollate(...)``: the workers add superpixel labels to each batch; HSMix on the
-   GPU consumes them with ``aug(images, masks, superpixels=labels)``, so saliency and mixing
+   GPU consumes them with ``aug(images, masks, segments=labels)``, so saliency and mixing
    run on the device, overlapped with training.
 
 Both take any sample structure (tuples, dicts, nested; ``tv_tensors``) and find the image and
@@ -23,9 +23,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import default_collate, get_worker_info
 
-from ._checks import check_spacing, segment_range
+from ._checks import check_seed, check_spacing, segment_range
 from ._tensor_types import plain
 from .module import HSMix
+from .sampler import segment_counts
 from .structure import BatchFields, Getter, locate, retype_like
 from .superpixels import SuperpixelFn, get_backend
 
@@ -36,9 +37,7 @@ class _PerProcessGenerator:
     """A ``torch.Generator`` created lazily in each (worker) process."""
 
     def __init__(self, seed: int | None) -> None:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"seed must be an int or None, got {seed!r}")
-        self.seed = seed
+        self.seed = check_seed(seed)
         self._generator: torch.Generator | None = None
         self._pid: int | None = None
 
@@ -56,6 +55,12 @@ class _PerProcessGenerator:
 
     def __getstate__(self) -> dict[str, Any]:
         return {"seed": self.seed, "_generator": None, "_pid": None}
+
+
+def _callable(fn: object, name: str) -> Callable[..., Any]:
+    if not callable(fn):
+        raise TypeError(f"{name} must be callable, got {fn!r}")
+    return fn
 
 
 def _collate(base: Callable[[list[Any]], Any], samples: list[Any]) -> Any:
@@ -93,7 +98,7 @@ class HSMixCollate:
         if not isinstance(aug, HSMix):
             raise TypeError(f"aug must be an HSMix module, got {type(aug).__name__}")
         self.aug = aug
-        self.base_collate = base_collate
+        self.base_collate = _callable(base_collate, "base_collate")
         self.fields = BatchFields(image=image_key, masks=mask_keys)
         self._generator = _PerProcessGenerator(seed)
 
@@ -110,7 +115,7 @@ class SuperpixelCollate:
     ``[B, C, H, W]`` or volumes ``[B, C, D, H, W]``).
 
     For the split mode: workers compute superpixels (the costly, CPU-friendly part), the
-    GPU module consumes them: ``aug(images, masks, superpixels=labels)``.
+    GPU module consumes them: ``aug(images, masks, segments=labels)``.
 
     Args:
         superpixels: backend name (default ``"auto"``: fast-slic when installed) or callable.
@@ -137,8 +142,10 @@ class SuperpixelCollate:
         self.n_segments = segment_range(n_segments)
         self.backend = get_backend(superpixels, compactness=compactness)
         self.spacing = check_spacing(spacing)
-        self.base_collate = base_collate
+        self.base_collate = _callable(base_collate, "base_collate")
         self.fields = BatchFields(image=image_key, masks=())
+        if not isinstance(superpixel_key, str):
+            raise TypeError(f"superpixel_key must be a dict key (str), got {superpixel_key!r}")
         self.superpixel_key = superpixel_key
         self._generator = _PerProcessGenerator(seed)
 
@@ -146,9 +153,8 @@ class SuperpixelCollate:
         batch = _collate(self.base_collate, samples)
         flat = locate(batch, self.fields)
         images = plain(flat.leaves[flat.image])
-        lo, hi = self.n_segments
-        n = torch.randint(lo, hi + 1, (images.shape[0],), generator=self._generator.get())
-        labels = self.backend(images, n, max_segments=hi, spacing=self.spacing)
+        n = segment_counts(images.shape[0], self.n_segments, images.device, self._generator.get())
+        labels = self.backend(images, n, max_segments=self.n_segments[1], spacing=self.spacing)
         if isinstance(batch, Mapping):
             if self.superpixel_key in batch:
                 raise KeyError(f"the batch already has a {self.superpixel_key!r} entry")

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ._checks import check_int
+
 __all__ = ["GraphCache"]
 
 Tensors = list[Tensor | None]
@@ -50,9 +52,7 @@ class GraphCache:
     """
 
     def __init__(self, max_graphs: int = 8) -> None:
-        if isinstance(max_graphs, bool) or not isinstance(max_graphs, int) or max_graphs < 1:
-            raise ValueError(f"max_graphs must be an int >= 1, got {max_graphs!r}")
-        self.max_graphs = max_graphs
+        self.max_graphs = check_int(max_graphs, "max_graphs", minimum=1)
         self.captures = 0
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
 

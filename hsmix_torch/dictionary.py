@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._checks import check_bool, check_seed
 from .module import HSMix
 from .structure import BatchFields
 
@@ -52,15 +53,17 @@ class HSMixd(nn.Module):
         **hsmix_kwargs: Any,
     ) -> None:
         super().__init__()
-        keys = (keys,) if isinstance(keys, str) else tuple(keys)
-        if not keys or not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys):
+        keys, dense_keys = _key_tuple(keys, "keys"), _key_tuple(dense_keys, "dense_keys")
+        if not keys or len(set(keys)) != len(keys):
             raise ValueError(f"keys must be distinct strings, the image key first, got {keys!r}")
-        dense_keys = (dense_keys,) if isinstance(dense_keys, str) else tuple(dense_keys)
         if not set(dense_keys) <= set(keys[1:]):
             raise ValueError(f"dense_keys must be mask keys of {keys[1:]}, got {dense_keys!r}")
         self.keys = keys
-        self.allow_missing_keys = bool(allow_missing_keys)
+        self.allow_missing_keys = check_bool(allow_missing_keys, "allow_missing_keys")
         self.dense_keys = dense_keys
+        self.fields = BatchFields(
+            image=keys[0], masks=keys[1:], missing_ok=self.allow_missing_keys, dense=dense_keys
+        )
         self.aug = HSMix(**hsmix_kwargs)
         self._seed: int | None = None
         self._generators: dict[str, torch.Generator] = {}
@@ -73,9 +76,7 @@ class HSMixd(nn.Module):
         A ``generator`` passed to a call takes precedence. Returns ``self``."""
         if state is not None and not isinstance(state, torch.Generator):
             raise TypeError(f"state must be a torch.Generator, got {type(state).__name__}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"seed must be an int or None, got {seed!r}")
-        self._seed = seed
+        self._seed = check_seed(seed)
         self._generators = {} if state is None else {str(state.device): state}
         return self
 
@@ -88,23 +89,30 @@ class HSMixd(nn.Module):
     def forward(
         self, data: Mapping[str, Any], generator: torch.Generator | None = None
     ) -> dict[str, Any]:
-        """Mix the batch dict ``data``; see the class docstring."""
+        """Mix the batch dict ``data``; see the class docstring.
+
+        Raises:
+            TypeError: ``data`` is not a dict, or an entry has the wrong type.
+            KeyError: the image key, or a mask key without ``allow_missing_keys``, is
+                missing.
+            ValueError: an entry of the wrong shape, device or values, named as
+                ``data['key']``.
+        """
         if not isinstance(data, Mapping):
             raise TypeError(f"data must be a dict of batch entries, got {type(data).__name__}")
         data = dict(data)
         if not self.training:
             return data
-        if self.keys[0] not in data:
-            raise KeyError(f"batch dict has no image key {self.keys[0]!r}; keys: {list(data)}")
-        masks = [k for k in self.keys[1:] if k in data]
-        missing = [k for k in self.keys[1:] if k not in data]
-        if missing and not self.allow_missing_keys:
-            raise KeyError(f"batch dict has no key(s) {missing}; keys: {list(data)}")
-        image = data[self.keys[0]]
+        image = data.get(self.keys[0])
         if generator is None and isinstance(image, torch.Tensor):
             generator = self._generator_for(image.device)
-        fields = BatchFields(image=self.keys[0], masks=masks)
-        out, _ = self.aug.mix_structure(
-            data, fields, generator=generator, dense=[k in self.dense_keys for k in masks]
-        )
+        out, _ = self.aug.mix_structure(data, self.fields, generator=generator, root="data")
         return out
+
+
+def _key_tuple(keys: object, name: str) -> tuple[str, ...]:
+    """One dict key or a sequence of them, as a tuple of strings."""
+    keys = (keys,) if isinstance(keys, str) else keys
+    if not isinstance(keys, Sequence) or not all(isinstance(k, str) for k in keys):
+        raise TypeError(f"{name} must be a dict key or a sequence of them, got {keys!r}")
+    return tuple(keys)

@@ -40,16 +40,17 @@ except ImportError as err:  # pragma: no cover - exercised by a subprocess test
     raise ImportError('hsmix_torch.kornia needs kornia: pip install "hsmix_torch[kornia]"') from err
 
 from . import apply
-from ._checks import check_probability
+from ._checks import check_choice, check_probability
 from .kernels import Kernels
 from .module import HSMix
+from .options import HSMixOptions as D  # the defaults, declared once
 from .params import HSMixParams
 from .sampler import RandomDraws, draw
 from .superpixels import SuperpixelFn
 
 __all__ = ["RandomHSMix"]
 
-_MAPS = ("mixed", "superpixels", "selected", "hard_mask", "soft_lambda")
+_MAPS = ("mixed", "segments", "selected", "hard_mask", "soft_lambda")
 
 
 class RandomHSMix(MixAugmentationBaseV2):
@@ -106,34 +107,36 @@ class RandomHSMix(MixAugmentationBaseV2):
 
     def __init__(
         self,
-        n_segments: int | tuple[int, int] = (30, 80),
-        compactness: float | None = None,
-        p_hard: float = 0.2,
-        lam: Literal["saliency", "beta"] = "saliency",
-        alpha: float = 1.0,
-        aggregate: Literal["sum", "mean"] = "sum",
-        saliency: str | Callable[[Tensor], Tensor] = "fine_grained",
-        superpixels: str | SuperpixelFn = "auto",
+        n_segments: int | tuple[int, int] = D.n_segments,
+        compactness: float | None = D.compactness,
+        p_hard: float = D.p_hard,
+        lam: Literal["saliency", "beta"] = D.lam,
+        alpha: float = D.alpha,
+        aggregate: Literal["sum", "mean"] = D.aggregate,
+        saliency: str | Callable[[Tensor], Tensor] = D.saliency,
+        superpixels: str | SuperpixelFn = D.superpixels,
         output: Literal["either", "hard", "soft"] = "either",
-        p_soft: float = 0.5,
-        pairing: Literal["derangement", "permutation"] = "derangement",
-        intensity_range: tuple[float, float] | None = (0.0, 1.0),
-        validate: bool = True,
-        kernels: Kernels = "auto",
+        p_soft: float = D.p_soft,
+        pairing: Literal["derangement", "permutation"] = D.pairing,
+        intensity_range: tuple[float, float] | None = D.intensity_range,
+        validate: bool = D.validate,
+        kernels: Kernels = D.kernels,
         masks: Literal["labels", "probabilities"] = "labels",
-        p: float = 1.0,
+        p: float = D.p,
         p_batch: float = 1.0,
         same_on_batch: bool = False,
         keepdim: bool = False,
         data_keys: list[str | int | DataKey] | None = None,
     ) -> None:
-        if output not in ("either", "hard", "soft"):
+        if output == "both":
             raise ValueError(
-                f"output must be 'either', 'hard' or 'soft' (kornia keeps the batch size; use "
-                f"hsmix_torch.HSMix for the 2B output 'both'), got {output!r}"
+                "output must be 'either', 'hard' or 'soft' (kornia keeps the batch size; use "
+                "hsmix_torch.HSMix for the 2B output 'both'), got 'both'"
             )
-        if masks not in ("labels", "probabilities"):
-            raise ValueError(f"masks must be 'labels' or 'probabilities', got {masks!r}")
+        check_choice(output, "output", ("either", "hard", "soft"))
+        check_choice(masks, "masks", ("labels", "probabilities"))
+        if not isinstance(same_on_batch, bool):
+            raise TypeError(f"same_on_batch must be a bool, got {same_on_batch!r}")
         if same_on_batch:
             raise ValueError(
                 "same_on_batch=True is not supported: each sample has its own partner and "
@@ -254,11 +257,16 @@ class RandomHSMix(MixAugmentationBaseV2):
                     "recorded by an image call"
                 )
             maps = self._last[1].to(input.device)
-        _check_size(maps, input, "mask")
-        if input.shape[1] == 1 and flags["masks"] == "labels":
-            # HSMix's rule for labels (targets="labels"): the label of the larger weight.
-            return apply.mix_labels(input, maps, self.hsmix.options)
-        return apply.mix_tensor(input, maps, self.hsmix.options, "mask")
+        apply.check_fit(input, maps, "mask")
+        # HSMix's rule for masks (apply): a one-channel map is a label map with
+        # masks="labels" (the label of the larger weight, as targets="labels" gives; any
+        # value, an ignore label too, stays exact: not checked), others mix as numbers.
+        (layout,) = apply.mask_layouts(
+            [input], maps.hard_mask.shape, self.hsmix.options,
+            dense=[flags["masks"] == "probabilities"], checks=None, names=["mask"],
+            float_labels=flags["masks"] == "labels",
+        )  # fmt: skip
+        return apply.mix_mask(layout, maps, self.hsmix.options)
 
 
 def _gated_partner(params: dict[str, Tensor], device: torch.device) -> Tensor:
@@ -276,12 +284,3 @@ def _recorded(params: dict[str, Tensor], device: torch.device) -> HSMixParams | 
     maps = {k: params[k].to(device) for k in _MAPS}
     soft = params["soft"].to(device)
     return HSMixParams(partner=_gated_partner(params, device), soft=soft, **maps)
-
-
-def _check_size(maps: HSMixParams, tensor: Tensor, name: str) -> None:
-    b, h, w = maps.hard_mask.shape
-    if tensor.ndim != 4 or tensor.shape[0] != b or tensor.shape[-2:] != (h, w):
-        raise ValueError(
-            f"{name} must be [B, C, H, W] with [B, H, W]={(b, h, w)} of the params, got "
-            f"{tuple(tensor.shape)}"
-        )

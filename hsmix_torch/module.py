@@ -1,22 +1,26 @@
 """``HSMix``: hard and soft superpixel mixing of a whole batch, as an ``nn.Module``.
 
 The module reads as its stages: the options (:mod:`hsmix_torch.options`, validated once),
-the draws (:func:`~hsmix_torch.sampler.draw`), the plan (:func:`~hsmix_torch.plan.make_plan`:
-params from draws and content), the application (:mod:`hsmix_torch.apply`) and, optionally,
-graph capture (:mod:`hsmix_torch.cuda_graph`).
+the checks of a call (once, at this boundary: :meth:`HSMix._checked`), the draws
+(:func:`~hsmix_torch.sampler.draw`), the plan (:func:`~hsmix_torch.plan.make_plan`: params
+from draws and content), the application (:mod:`hsmix_torch.apply`) and, optionally,
+graph capture (:mod:`hsmix_torch.cuda_graph`). :meth:`~HSMix.forward`,
+:meth:`~HSMix.make_params` and :meth:`~HSMix.mix` share the one check of a call.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import torch
 from torch import Tensor, nn
 
 from . import apply
-from ._checks import ValueChecks
+from ._checks import ValueChecks, caller_level
+from ._constants import Output
 from ._tensor_types import plain, wrap_like
 from .cuda_graph import GraphCache
 from .functional import MaskLayout
@@ -24,7 +28,7 @@ from .kernels import Kernels
 from .options import HSMixOptions
 from .params import HSMixParams
 from .plan import check_draws, check_inputs, make_plan
-from .saliency import get_saliency
+from .saliency import get_saliency, saliency_maps
 from .sampler import RandomDraws, draw_for
 from .structure import BatchFields, locate
 from .superpixels import SuperpixelFn, get_backend
@@ -33,9 +37,64 @@ __all__ = ["HSMix"]
 
 _OPTIONS = tuple(f.name for f in dataclasses.fields(HSMixOptions))
 _PARAMS = tuple(f.name for f in dataclasses.fields(HSMixParams))
+T = TypeVar("T")
+D = HSMixOptions  # the defaults, declared once: the dataclass's class attributes
 
 
-class HSMix(nn.Module):
+class _Option(Generic[T]):
+    """A read-only attribute of the module: one of its options (``aug.p_hard``)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.__doc__ = f"The option ``{name}`` (see :class:`~hsmix_torch.HSMixOptions`)."
+
+    def __get__(self, module: HSMix | None, owner: type) -> T:
+        if module is None:
+            return self  # type: ignore[return-value]  # the class attribute, for docs
+        return getattr(module.options, self.name)
+
+
+def _segments_renamed(segments: Tensor | None, superpixels: Tensor | None) -> Tensor | None:
+    """The precomputed labels of a call, under their new name (0.6: ``segments=``)."""
+    if superpixels is None:
+        return segments
+    if segments is not None:
+        raise TypeError("pass the precomputed labels once, as segments= (superpixels= is gone)")
+    warnings.warn(
+        "the precomputed labels of a call are named segments= since 0.6 (the option "
+        "superpixels= names the backend); superpixels= goes in 0.7",
+        FutureWarning,
+        stacklevel=caller_level(),
+    )
+    return superpixels
+
+
+class _OptionAttributes:
+    """The options of an HSMix as read-only, typed attributes (``aug.p_hard``)."""
+
+    n_segments: _Option[tuple[int, int]] = _Option()
+    compactness: _Option[float | None] = _Option()
+    p_hard: _Option[float] = _Option()
+    lam: _Option[str] = _Option()
+    alpha: _Option[float] = _Option()
+    aggregate: _Option[str] = _Option()
+    saliency: _Option[str | Callable[[Tensor], Tensor]] = _Option()
+    superpixels: _Option[str | SuperpixelFn] = _Option()
+    spacing: _Option[tuple[float, ...] | None] = _Option()
+    output: _Option[str] = _Option()
+    p_soft: _Option[float] = _Option()
+    pairing: _Option[str] = _Option()
+    p: _Option[float] = _Option()
+    num_classes: _Option[int | None] = _Option()
+    ignore_index: _Option[int | None] = _Option()
+    targets: _Option[str] = _Option()
+    intensity_range: _Option[tuple[float, float] | None] = _Option()
+    validate: _Option[bool] = _Option()
+    kernels: _Option[str] = _Option()
+    cuda_graph: _Option[bool] = _Option()
+
+
+class HSMix(_OptionAttributes, nn.Module):
     """HSMix (Sun, Dornaika & Barrena, 2025): hard and soft superpixel mixing for segmentation.
 
     Each sample ``i`` is paired with another image ``j = partner[i]`` of the batch. The hard
@@ -50,6 +109,11 @@ class HSMix(nn.Module):
         The options of :class:`~hsmix_torch.options.HSMixOptions`, which documents each one
         (the README has them in a table). They are fixed at construction and readable as
         attributes (``aug.p_hard``); :meth:`replace` makes a module with other options.
+
+    Raises:
+        TypeError: an option of the wrong type (``p_hard="0.2"``).
+        ValueError: an option out of range (``p_hard=2.0``), or ``cuda_graph=True`` with
+            superpixels that cannot be captured.
 
     Shapes (S: the spatial axes, ``(H, W)`` or ``(D, H, W)``):
         images: ``[B, C, *S]``, float (any precision) or uint8; any C, any memory format.
@@ -69,26 +133,26 @@ class HSMix(nn.Module):
 
     def __init__(
         self,
-        n_segments: int | tuple[int, int] = (30, 80),
-        compactness: float | None = None,
-        p_hard: float = 0.2,
-        lam: Literal["saliency", "beta"] = "saliency",
-        alpha: float = 1.0,
-        aggregate: Literal["sum", "mean"] = "sum",
-        saliency: str | Callable[[Tensor], Tensor] = "auto",
-        superpixels: str | SuperpixelFn = "auto",
-        spacing: Sequence[float] | None = None,
-        output: Literal["both", "hard", "soft", "either"] = "both",
-        p_soft: float = 0.5,
-        pairing: Literal["derangement", "permutation"] = "derangement",
-        p: float = 1.0,
-        num_classes: int | None = None,
-        ignore_index: int | None = None,
-        targets: Literal["probabilities", "labels"] = "probabilities",
-        intensity_range: tuple[float, float] | None = (0.0, 1.0),
-        validate: bool = True,
-        kernels: Kernels = "auto",
-        cuda_graph: bool = False,
+        n_segments: int | tuple[int, int] = D.n_segments,
+        compactness: float | None = D.compactness,
+        p_hard: float = D.p_hard,
+        lam: Literal["saliency", "beta"] = D.lam,
+        alpha: float = D.alpha,
+        aggregate: Literal["sum", "mean"] = D.aggregate,
+        saliency: str | Callable[[Tensor], Tensor] = D.saliency,
+        superpixels: str | SuperpixelFn = D.superpixels,
+        spacing: Sequence[float] | None = D.spacing,
+        output: Output = D.output,
+        p_soft: float = D.p_soft,
+        pairing: Literal["derangement", "permutation"] = D.pairing,
+        p: float = D.p,
+        num_classes: int | None = D.num_classes,
+        ignore_index: int | None = D.ignore_index,
+        targets: Literal["probabilities", "labels"] = D.targets,
+        intensity_range: tuple[float, float] | None = D.intensity_range,
+        validate: bool = D.validate,
+        kernels: Kernels = D.kernels,
+        cuda_graph: bool = D.cuda_graph,
     ) -> None:
         super().__init__()
         options = {k: v for k, v in locals().items() if k in _OPTIONS}
@@ -103,7 +167,7 @@ class HSMix(nn.Module):
             raise ValueError(
                 f"cuda_graph=True needs superpixels that run on the GPU without host "
                 f"synchronisation ('auto', 'torch' with sync_free=True, 'grid'), got "
-                f"{self.backend!r}; with precomputed superpixels= pass superpixels='grid'"
+                f"{self.backend!r}; with precomputed segments= pass superpixels='grid'"
             )
         self._graphs = GraphCache() if opts.cuda_graph else None
         self._warned_range = False
@@ -117,8 +181,9 @@ class HSMix(nn.Module):
         super().__setattr__(name, value)
 
     def replace(self, **changes: Any) -> HSMix:
-        """A new HSMix with these options changed (checked again), in the same mode."""
-        options = dataclasses.asdict(self.options) | changes
+        """A new HSMix with these options changed (checked again), in the same mode. A
+        backend or saliency object passed as an option is shared, not copied."""
+        options = {name: getattr(self.options, name) for name in _OPTIONS} | changes
         return HSMix(**options).train(self.training)
 
     def extra_repr(self) -> str:
@@ -135,34 +200,65 @@ class HSMix(nn.Module):
         """Output samples per input sample: 2 for ``output="both"``, else 1."""
         return 2 if self.options.output == "both" else 1
 
+    # ------------------------------------------------------------------------ checks
+    def _checked(
+        self,
+        images: Tensor,
+        masks: Sequence[Tensor] = (),
+        names: Sequence[str] | None = None,
+        segments: Tensor | None = None,
+        dense: Sequence[bool] | None = None,
+    ) -> tuple[Tensor, Tensor | None, list[MaskLayout]]:
+        """The one check of a call (forward, make_params and mix alike): the plain images
+        and precomputed segments, and each mask's working layout. Shapes, dtypes and
+        devices raise here; values (NaN, labels out of range, the intensity range) are
+        read back once, together, unless ``validate=False``. Inner layers trust these."""
+        checks = ValueChecks() if self.options.validate else None
+        x, sp = check_inputs(
+            images, masks, segments, self.options, self.backend, checks, self._warned_range, names
+        )
+        shape = (x.shape[0], *x.shape[2:])
+        layouts = apply.mask_layouts(
+            [plain(m) for m in masks], shape, self.options, dense, checks, names
+        )
+        if checks is not None and checks.run():
+            self._warned_range = True  # once per module
+        return x, sp, layouts
+
     # ------------------------------------------------------------------------ stages
     def make_params(
         self,
         images: Tensor,
         *,
-        superpixels: Tensor | None = None,
+        segments: Tensor | None = None,
         generator: torch.Generator | None = None,
         draws: RandomDraws | None = None,
+        superpixels: Tensor | None = None,
     ) -> HSMixParams:
         """Draw a mix for ``images`` ``[B, C, *S]`` and derive its maps; nothing is mixed.
 
         Args:
             images: the batch to mix (images or volumes).
-            superpixels: optional precomputed ``[B, *S]`` integer labels in ``[0, prod(S))``
-                (e.g. from DataLoader workers); the backend is not called then.
+            segments: optional precomputed ``[B, *S]`` integer superpixel labels in
+                ``[0, prod(S))`` (e.g. from DataLoader workers); the backend is not called.
             generator: source of every random draw; must be on the images' device.
             draws: the random part drawn elsewhere (kornia's generator): only the
                 deterministic plan runs (``soft`` set exactly when ``output="either"``).
+            superpixels: the old name of ``segments`` (a FutureWarning; gone in 0.7).
 
         Returns:
             :class:`HSMixParams` for :meth:`mix`.
+
+        Raises:
+            TypeError, ValueError: as :meth:`forward` raises for the same images and
+                segments (the same checks).
         """
-        x, sp = check_inputs(images, (), superpixels, self.options, None)
+        segments = _segments_renamed(segments, superpixels)
+        x, sp, _ = self._checked(images, segments=segments)
         if draws is None:
             draws = draw_for(x, self.options, generator)
         check_draws(x, draws, self.options)
-        return make_plan(x.detach(), draws, self.options, self.backend, self.saliency_fn,
-                         superpixels=sp)  # fmt: skip
+        return self._plan(x.detach(), draws, sp)
 
     def mix(
         self,
@@ -179,26 +275,33 @@ class HSMix(nn.Module):
         or None; ``dense`` marks, per mask, float maps to mix as numbers whatever their
         channels (weight maps). Returns ``images`` alone when ``masks`` is None, else
         ``(images, masks)`` with ``masks`` in the form it was given.
+
+        Raises:
+            TypeError, ValueError: as :meth:`forward` raises for the same images and masks,
+                and params made for another batch size, shape or device.
         """
         many = masks is not None and not isinstance(masks, Tensor)
         listed = [] if masks is None else list(masks) if many else [masks]
-        checks = ValueChecks() if self.options.validate else None
-        layouts = _layouts(plain(images), listed, self.options, dense, checks)
-        if checks is not None:
-            checks.run()
-        out, mixed = _rewrap(*apply.mix_all(plain(images), layouts, params, self.options),
-                             images, listed)  # fmt: skip
+        x, _, layouts = self._checked(images, listed, dense=dense)
+        out, mixed = apply.mix_all(x, layouts, params, self.options)
+        out, mixed = _rewrap(out, mixed, images, listed)
         if masks is None:
             return out
         return out, (mixed if many else mixed[0])
+
+    def _plan(self, x: Tensor, draws: RandomDraws, segments: Tensor | None) -> HSMixParams:
+        # The saliency for checked images (a user's callable as it is).
+        maps = saliency_maps(self.options.saliency, self.options.kernels)
+        return make_plan(x, draws, self.options, self.backend, maps, segments=segments)
 
     # ------------------------------------------------------------------------ forward
     def forward(
         self,
         *inputs: Any,
-        superpixels: Tensor | None = None,
+        segments: Tensor | None = None,
         generator: torch.Generator | None = None,
         return_params: bool = False,
+        superpixels: Tensor | None = None,
     ) -> Any:
         """Make the params of a mix and mix (in training mode; see the class docstring).
 
@@ -207,17 +310,34 @@ class HSMix(nn.Module):
         sample, ``aug(image, mask, labels)``): the image and masks are found and every other
         per-sample entry kept aligned as :mod:`hsmix_torch.structure` says.
 
+        Args:
+            *inputs: the images (and masks), or one batch structure.
+            segments: optional precomputed ``[B, *S]`` superpixel labels (see
+                :meth:`make_params`).
+            generator: the source of every random draw, on the images' device.
+            return_params: also return the :class:`HSMixParams` used.
+            superpixels: the old name of ``segments`` (a FutureWarning; gone in 0.7).
+
         Returns:
             ``images`` (no masks), ``(images, *masks)``, or the structure; with
             ``return_params`` followed by the :class:`HSMixParams` used (None in ``eval()``
             mode, where the input comes back unchanged). Tensor subclasses keep their type.
+
+        Raises:
+            TypeError: no image tensor, an image or mask of the wrong dtype, a generator
+                that is not a ``torch.Generator``.
+            ValueError: shapes, devices or values that do not fit; each error names the
+                entry as it was passed (``inputs[2]``, ``batch['label']``).
+            KeyError: a key named by :class:`BatchFields` is missing.
         """
+        segments = _segments_renamed(segments, superpixels)
         if not inputs:
             raise TypeError("HSMix needs images: aug(images), aug(images, masks) or aug(batch)")
-        batch = inputs if len(inputs) > 1 else inputs[0]
+        batch, root = (inputs, "inputs") if len(inputs) > 1 else (inputs[0], "batch")
         params = None
         if self.training:
-            batch, params = self.mix_structure(batch, superpixels=superpixels, generator=generator)
+            flat = locate(batch, root=root)
+            batch, params = self._mix_located(flat, segments, generator, None)
         if not return_params:
             return batch
         return (*batch, params) if isinstance(batch, tuple) else (batch, params)
@@ -227,17 +347,29 @@ class HSMix(nn.Module):
         batch: Any,
         fields: BatchFields | None = None,
         *,
-        superpixels: Tensor | None = None,
+        segments: Tensor | None = None,
         generator: torch.Generator | None = None,
-        dense: Sequence[bool] | None = None,
+        root: str = "batch",
     ) -> tuple[Any, HSMixParams]:
         """Mix the image and masks of a batch structure (what :meth:`forward`, the collates
         and :class:`~hsmix_torch.HSMixd` call); ``fields`` names them where the rules of
-        :mod:`hsmix_torch.structure` do not. Returns ``(the structure mixed, params)``."""
-        flat = locate(batch, fields)
+        :mod:`hsmix_torch.structure` do not, and marks masks to mix as numbers
+        (``dense``). ``root`` is how errors name the structure (``batch``, ``data``).
+        Returns ``(the structure mixed, params)``."""
+        return self._mix_located(locate(batch, fields, root), segments, generator, fields)
+
+    def _mix_located(
+        self,
+        flat: Any,
+        segments: Tensor | None,
+        generator: torch.Generator | None,
+        fields: BatchFields | None,
+    ) -> tuple[Any, HSMixParams]:
         images = flat.leaves[flat.image]
         masks = [flat.leaves[i] for i in flat.masks]
-        out, mixed, params = self._run(images, masks, superpixels, generator, dense)
+        names = [flat.paths[i] for i in flat.masks]
+        dense = [flat.keys[i] in fields.dense for i in flat.masks] if fields else None
+        out, mixed, params = self._run(images, masks, names, segments, generator, dense)
         new = {flat.image: out, **dict(zip(flat.masks, mixed, strict=True))}
         return flat.rebuild(new, self.batch_factor), params
 
@@ -245,38 +377,20 @@ class HSMix(nn.Module):
         self,
         images: Tensor,
         masks: list[Tensor],
-        superpixels: Tensor | None,
+        names: list[str],
+        segments: Tensor | None,
         generator: torch.Generator | None,
         dense: Sequence[bool] | None,
     ) -> tuple[Tensor, list[Tensor], HSMixParams]:
         """Check, draw, plan and apply: eagerly, or through the CUDA graph of this call."""
-        checks = ValueChecks() if self.options.validate else None
-        x, sp = check_inputs(images, masks, superpixels, self.options, checks, self._warned_range)
-        layouts = _layouts(x, masks, self.options, dense, checks)
-        if checks is not None and checks.run():
-            self._warned_range = True  # once per module
+        x, sp, layouts = self._checked(images, masks, names, segments, dense)
         draws = draw_for(x, self.options, generator)
-        if not self._graphed(x):
-            params = make_plan(x.detach(), draws, self.options, self.backend, self.saliency_fn,
-                               superpixels=sp)  # fmt: skip
-            mixed = apply.mix_all(x, layouts, params, self.options)
-            return (*_rewrap(*mixed, images, masks), params)
-
-        def run(x: Tensor, sp: Tensor | None, *rest: Tensor | None) -> list[Tensor | None]:
-            graph_draws = RandomDraws(*rest[:4])
-            params = make_plan(x, graph_draws, self.options, self.backend, self.saliency_fn,
-                               superpixels=sp, graphed=True)  # fmt: skip
-            static_masks = list(rest[4:])  # the graph's own buffers
-            static_layouts = _layouts(x, static_masks, self.options, dense, None)
-            out, mixed = apply.mix_all(x, static_layouts, params, self.options)
-            return [out, *mixed, *(getattr(params, f) for f in _PARAMS)]
-
-        inputs = [x.detach(), sp, draws.partner, draws.n_segments, draws.soft, draws.region_key]
-        key = (self.options, None if dense is None else tuple(dense))
-        flat = self._graphs(run, [*inputs, *(plain(m) for m in masks)], key)
-        n = len(masks)
-        params = HSMixParams(**dict(zip(_PARAMS, flat[1 + n :], strict=True)))
-        return (*_rewrap(flat[0], flat[1 : 1 + n], images, masks), params)
+        if self._graphed(x):
+            out, mixed, params = _graphed_run(self, x, sp, draws, layouts, dense)
+        else:
+            params = self._plan(x.detach(), draws, sp)
+            out, mixed = apply.mix_all(x, layouts, params, self.options)
+        return (*_rewrap(out, mixed, images, masks), params)
 
     def _graphed(self, images: Tensor) -> bool:
         """True where this call goes through a CUDA graph (see ``cuda_graph``)."""
@@ -288,15 +402,35 @@ class HSMix(nn.Module):
         )
 
 
-def _layouts(
-    images: Tensor,
-    masks: Sequence[Tensor],
-    options: HSMixOptions,
+def _graphed_run(
+    aug: HSMix,
+    x: Tensor,
+    segments: Tensor | None,
+    draws: RandomDraws,
+    layouts: list[MaskLayout],
     dense: Sequence[bool] | None,
-    checks: ValueChecks | None,
-) -> list[MaskLayout]:
-    shape = (images.shape[0], *images.shape[2:])
-    return apply.mask_layouts([plain(m) for m in masks], shape, options, dense, checks)
+) -> tuple[Tensor, list[Tensor], HSMixParams]:
+    """The plan and the mix of checked inputs through the module's CUDA graph of their
+    signature: the draws and the inputs are copied into the graph's buffers."""
+    opts = aug.options
+
+    def run(x: Tensor, sp: Tensor | None, *rest: Tensor | None) -> list[Tensor | None]:
+        params = make_plan(x, RandomDraws(*rest[:4]), opts, aug.backend,
+                           saliency_maps(opts.saliency, opts.kernels), segments=sp,
+                           graphed=True)  # fmt: skip
+        # The graph's own mask buffers, in the layouts checked before (same shapes).
+        static = [dataclasses.replace(lay, data=m) for lay, m in zip(layouts, rest[4:],
+                                                                     strict=True)]  # fmt: skip
+        out, mixed = apply.mix_all(x, static, params, opts)
+        return [out, *mixed, *(getattr(params, f) for f in _PARAMS)]
+
+    inputs = [x.detach(), segments, draws.partner, draws.n_segments, draws.soft,
+              draws.region_key, *(lay.data for lay in layouts)]  # fmt: skip
+    key = (opts, None if dense is None else tuple(dense))
+    flat = aug._graphs(run, inputs, key)
+    n = len(layouts)
+    params = HSMixParams(**dict(zip(_PARAMS, flat[1 + n :], strict=True)))
+    return flat[0], flat[1 : 1 + n], params
 
 
 def _rewrap(
@@ -304,11 +438,3 @@ def _rewrap(
 ) -> tuple[Tensor, list[Tensor]]:
     """The outputs as the tensor subclasses of their inputs (tv_tensors, MetaTensor)."""
     return wrap_like(out, images), [wrap_like(t, m) for t, m in zip(mixed, masks, strict=True)]
-
-
-def _option(name: str) -> property:
-    return property(lambda self: getattr(self.options, name), doc=f"The option ``{name}``.")
-
-
-for _name in _OPTIONS:  # read-only attributes: aug.p_hard, aug.output, ...
-    setattr(HSMix, _name, _option(_name))

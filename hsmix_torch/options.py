@@ -17,6 +17,7 @@ from torch import Tensor
 from ._checks import (
     check_bool,
     check_choice,
+    check_compactness,
     check_int,
     check_number,
     check_probability,
@@ -24,15 +25,14 @@ from ._checks import (
     intensity_range,
     segment_range,
 )
+from ._constants import KERNELS, OUTPUTS, Kernels, Output
 
 __all__ = ["AGGREGATES", "LAMS", "OUTPUTS", "PAIRINGS", "TARGETS", "HSMixOptions"]
 
-OUTPUTS = ("both", "hard", "soft", "either")
 LAMS = ("saliency", "beta")
 AGGREGATES = ("sum", "mean")
 PAIRINGS = ("derangement", "permutation")
 TARGETS = ("probabilities", "labels")
-KERNELS = ("auto", "triton", "torch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +51,7 @@ class HSMixOptions:
     saliency: str | Callable[[Tensor], Tensor] = "auto"
     superpixels: Any = "auto"
     spacing: tuple[float, ...] | None = None
-    output: Literal["both", "hard", "soft", "either"] = "both"
+    output: Output = "both"
     p_soft: float = 0.5
     pairing: Literal["derangement", "permutation"] = "derangement"
     p: float = 1.0
@@ -60,14 +60,13 @@ class HSMixOptions:
     targets: Literal["probabilities", "labels"] = "probabilities"
     intensity_range: tuple[float, float] | None = (0.0, 1.0)
     validate: bool = True
-    kernels: Literal["auto", "triton", "torch"] = "auto"
+    kernels: Kernels = "auto"
     cuda_graph: bool = False
 
     def __post_init__(self) -> None:
         fix = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
         fix("n_segments", segment_range(self.n_segments))
-        if self.compactness is not None:
-            fix("compactness", check_number(self.compactness, "compactness", positive=True))
+        fix("compactness", check_compactness(self.compactness))
         for name in ("p_hard", "p_soft", "p"):
             fix(name, check_probability(getattr(self, name), name))
         fix("alpha", check_number(self.alpha, "alpha", positive=True))

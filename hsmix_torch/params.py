@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor
+
+from ._checks import caller_level
 
 __all__ = ["HSMixParams"]
 
@@ -22,9 +25,10 @@ class HSMixParams:
             partner (False where it comes back unchanged).
         soft: ``[B]`` bool, True where a sample gets the soft mix (``output="either"``);
             None for the other outputs.
-        superpixels: ``[B, *S]`` int64, the superpixel labels of each input image.
+        segments: ``[B, *S]`` int64, the superpixel labels of each input image (named
+            ``superpixels`` before 0.6).
         selected: ``[B, R]`` bool, ``selected[i, k]``: superpixel ``k`` of the partner
-            (``superpixels[partner[i]]``) is pasted onto ``i``; R bounds the labels.
+            (``segments[partner[i]]``) is pasted onto ``i``; R bounds the labels.
         hard_mask: ``[B, *S]`` bool, ``M``: the partner's pixels pasted in the hard mix
             (the selected superpixels painted).
         soft_lambda: ``[B, *S]`` float32, ``L`` in ``[0, 1]``: the partner's weight in the
@@ -34,10 +38,20 @@ class HSMixParams:
     partner: Tensor
     mixed: Tensor
     soft: Tensor | None
-    superpixels: Tensor
+    segments: Tensor
     selected: Tensor
     hard_mask: Tensor
     soft_lambda: Tensor
+
+    @property
+    def superpixels(self) -> Tensor:
+        """The old name of :attr:`segments` (a FutureWarning; gone in 0.7)."""
+        warnings.warn(
+            "HSMixParams.superpixels is named segments since 0.6; superpixels goes in 0.7",
+            FutureWarning,
+            stacklevel=caller_level(),
+        )
+        return self.segments
 
     def to(self, device: torch.device | str) -> HSMixParams:
         """A copy with every tensor on ``device``."""

@@ -40,15 +40,18 @@ def unit_range(images: Tensor, options: HSMixOptions) -> Tensor:
 def check_inputs(
     images: Tensor,
     masks: Sequence[Tensor],
-    superpixels: Tensor | None,
+    segments: Tensor | None,
     options: HSMixOptions,
+    backend: SuperpixelBackend,
     checks: ValueChecks | None,
     warned_range: bool = False,
+    names: Sequence[str] | None = None,
 ) -> tuple[Tensor, Tensor | None]:
-    """The plain images and superpixels of a call, checked: shapes, dtypes and devices here
-    (errors naming the argument), values into ``checks`` (read back later, once; None: not
-    checked)."""
-    x, sp = plain(images), plain(superpixels)
+    """The plain images and precomputed segments of a call, checked once for every stage
+    (the backend, the saliency and the maps trust them): shapes, dtypes and devices here
+    (errors naming the argument; ``names``: the masks as the caller wrote them), values
+    into ``checks`` (read back later, once; None: not checked)."""
+    x, sp = plain(images), plain(segments)
     check_images(x)
     spacing = options.spacing
     if spacing is not None and len(spacing) != x.ndim - 2:
@@ -56,13 +59,16 @@ def check_inputs(
             f"spacing={spacing} has {len(spacing)} values but the images "
             f"{tuple(x.shape)} have {x.ndim - 2} spatial axes; pass one value per axis"
         )
-    for name, m in [*(("masks", plain(m)) for m in masks), ("superpixels", sp)]:
+    if sp is None:
+        backend.check_axes(x)
+    names = names or ["masks"] * len(masks)
+    for name, m in [*zip(names, (plain(m) for m in masks), strict=True), ("segments", sp)]:
         if isinstance(m, Tensor) and m.device != x.device:
-            raise ValueError(f"{name} are on {m.device} but images are on {x.device}")
+            raise ValueError(f"{name} is on {m.device} but images are on {x.device}")
     if sp is not None:
-        sp = check_labels(sp, x, "superpixels", check_values=False)
+        sp = check_labels(sp, x, "segments", check_values=checks is not None, checks=checks)
     if checks is not None:
-        _check_content(checks, x, sp, options, warn_range=not warned_range)
+        _check_images_content(checks, x, options, warn_range=not warned_range)
     return x, sp
 
 
@@ -79,40 +85,29 @@ def check_draws(images: Tensor, draws: RandomDraws, options: HSMixOptions) -> No
         raise ValueError('draws.soft must be set exactly when output="either"')
 
 
-def _check_content(
-    checks: ValueChecks,
-    images: Tensor,
-    superpixels: Tensor | None,
-    options: HSMixOptions,
-    warn_range: bool = True,
+def _check_images_content(
+    checks: ValueChecks, images: Tensor, options: HSMixOptions, warn_range: bool = True
 ) -> None:
-    """Add the value checks of the images (NaN/Inf; outside ``intensity_range``: a warning,
-    where saliency reads them and ``warn_range``) and of precomputed superpixels (their
-    range) to ``checks``."""
-    if images.is_floating_point():
+    """Add the value checks of the images to ``checks``: NaN/Inf; values outside
+    ``intensity_range`` (a warning, where saliency reads them and ``warn_range``)."""
+    if not images.is_floating_point():
+        return
+    checks.add(
+        ~torch.isfinite(images).all(),
+        lambda _: "images contain NaN or Inf (pass validate=False to skip this check)",
+    )
+    soft = options.output != "hard" and options.lam == "saliency"
+    if soft and warn_range and options.intensity_range is not None:
+        lo, hi = options.intensity_range
         checks.add(
-            ~torch.isfinite(images).all(),
-            lambda _: "images contain NaN or Inf (pass validate=False to skip this check)",
-        )
-        soft = options.output != "hard" and options.lam == "saliency"
-        if soft and warn_range and options.intensity_range is not None:
-            lo, hi = options.intensity_range
-            checks.add(
-                ((images < lo) | (images > hi)).any(),
-                lambda _: (
-                    f"float images have values outside intensity_range="
-                    f"{options.intensity_range}; the saliency maps clip them. Pass the "
-                    "images' range, e.g. intensity_range=(0, 255) or (-1000, 1000) for CT, or "
-                    "None to stretch each image from its minimum to its maximum"
-                ),
-                warning=True,
-            )
-    if superpixels is not None and superpixels.numel():
-        voxels = math.prod(images.shape[2:])
-        what = "D*H*W" if images.ndim == 5 else "H*W"
-        checks.add(
-            (superpixels.min() < 0) | (superpixels.max() >= voxels),
-            lambda _: f"superpixels must hold labels in [0, {what}) = [0, {voxels})",
+            ((images < lo) | (images > hi)).any(),
+            lambda _: (
+                f"float images have values outside intensity_range="
+                f"{options.intensity_range}; the saliency maps clip them. Pass the "
+                "images' range, e.g. intensity_range=(0, 255) or (-1000, 1000) for CT, or "
+                "None to stretch each image from its minimum to its maximum"
+            ),
+            warning=True,
         )
 
 
@@ -138,31 +133,30 @@ def make_plan(
     backend: SuperpixelBackend,
     saliency: Callable[[Tensor], Tensor],
     *,
-    superpixels: Tensor | None = None,
+    segments: Tensor | None = None,
     graphed: bool = False,
 ) -> HSMixParams:
     """The params of a mix of ``images`` ``[B, C, *S]`` (detached) with ``draws``.
 
     Args:
-        images: the batch (images or volumes).
+        images: the batch (images or volumes), checked by :func:`check_inputs`.
         draws: its random part (:func:`~hsmix_torch.sampler.draw`).
         options: the module's options.
-        backend: the superpixel backend (not called when ``superpixels`` is given).
-        saliency: the saliency map ``images [B, C, *S] -> [B, 1, *S]`` in [0, 1].
-        superpixels: optional precomputed ``[B, *S]`` labels in ``[0, prod(S))`` (checked by
-            the caller's :func:`check_content`).
+        backend: the superpixel backend (not called when ``segments`` is given).
+        saliency: the saliency map ``images [B, C, *S] -> [B, 1, *S]`` in [0, 1] for
+            checked images (:func:`~hsmix_torch.saliency.saliency_maps`).
+        segments: optional precomputed ``[B, *S]`` int64 labels in ``[0, prod(S))``, from
+            :func:`check_inputs`.
         graphed: inside a CUDA graph capture (nothing may be read back).
     """
     b, _, *size = images.shape
     dev = images.device
-    if superpixels is None:
-        labels = backend(
-            images, draws.n_segments, max_segments=options.n_segments[1], spacing=options.spacing
-        )
+    if segments is None:
+        labels = backend.segment(images, draws.n_segments, options.n_segments[1], options.spacing)
         bound = backend.label_bound(tuple(size), options.n_segments[1], dev, options.spacing)
         synchronised = not backend.capturable(dev)
     else:
-        labels = check_labels(superpixels, images, "superpixels", check_values=False)
+        labels = segments
         bound = math.prod(size)
         synchronised = options.validate or dev.type == "cpu"
     num_labels = _table_size(labels, bound, synchronised and not graphed)
@@ -190,7 +184,7 @@ def make_plan(
         partner=draws.partner,
         mixed=maps.mixed,
         soft=draws.soft,
-        superpixels=labels,
+        segments=labels,
         selected=maps.selected,
         hard_mask=maps.hard_mask,
         soft_lambda=maps.soft_lambda,

@@ -17,11 +17,19 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ._checks import check_choice, check_int, check_probability, segment_range
+from ._checks import check_choice, check_generator, check_int, check_probability, segment_range
 from .functional.streams import region_beta, region_uniforms
 from .options import PAIRINGS, HSMixOptions
 
-__all__ = ["PAIRINGS", "RandomDraws", "draw", "draw_for", "region_beta", "region_uniforms"]
+__all__ = [
+    "PAIRINGS",
+    "RandomDraws",
+    "draw",
+    "draw_for",
+    "region_beta",
+    "region_uniforms",
+    "segment_counts",
+]
 
 # The per-superpixel values are deterministic functions of a key: they live with the
 # torch-ops references and are re-exported here, beside the draws that make the keys.
@@ -73,13 +81,39 @@ def draw(
         generator: the source of randomness; the device's default generator when None.
     """
     check_int(batch_size, "batch_size", minimum=0)
-    n_min, n_max = segment_range(n_segments)
+    n_range = segment_range(n_segments)
     check_probability(p, "p")
     check_choice(pairing, "pairing", PAIRINGS)
     if p_soft is not None:
         check_probability(p_soft, "p_soft")
+    dev = torch.device(device)
+    return _draw(batch_size, n_range, p, pairing, p_soft, dev, check_generator(generator, dev))
+
+
+def segment_counts(
+    batch_size: int,
+    n_segments: tuple[int, int],
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> Tensor:
+    """``[B]`` int64 superpixel counts drawn uniformly from the inclusive ``(min, max)``
+    range: the counts of :func:`draw`, and of the workers' superpixels
+    (:class:`~hsmix_torch.SuperpixelCollate`)."""
+    lo, hi = n_segments
+    return torch.randint(lo, hi + 1, (batch_size,), device=device, generator=generator)
+
+
+def _draw(
+    b: int,
+    n_segments: tuple[int, int],
+    p: float,
+    pairing: str,
+    p_soft: float | None,
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> RandomDraws:
+    """:func:`draw` on checked arguments (the options of an HSMix were checked once)."""
     kw = {"device": device, "generator": generator}
-    b = batch_size
     identity = torch.arange(b, device=device)
     mixed = torch.rand(b, **kw) < p
     order = torch.randperm(b, **kw)
@@ -89,7 +123,7 @@ def draw(
     else:
         partner = order
     partner = torch.where(mixed, partner, identity)
-    counts = torch.randint(n_min, n_max + 1, (b,), **kw)
+    counts = segment_counts(b, n_segments, device, generator)
     soft = None if p_soft is None else torch.rand(b, **kw) < p_soft
     key = torch.randint(0, 2**32, (b,), **kw)
     return RandomDraws(partner=partner, n_segments=counts, soft=soft, region_key=key)
@@ -98,25 +132,14 @@ def draw(
 def draw_for(
     images: Tensor, options: HSMixOptions, generator: torch.Generator | None
 ) -> RandomDraws:
-    """:func:`draw` for a batch of ``images`` with HSMix's ``options``, on the images'
-    device; ``generator`` must live there."""
-    if generator is not None and not _same_device(generator.device, images.device):
-        raise ValueError(
-            f"generator is on {generator.device} but images are on {images.device}; "
-            "create it with torch.Generator(device=images.device)"
-        )
-    return draw(
+    """:func:`draw` for a batch of ``images`` with HSMix's ``options`` (checked when the
+    module was made), on the images' device; ``generator`` must live there."""
+    return _draw(
         images.shape[0],
-        n_segments=options.n_segments,
-        p=options.p,
-        pairing=options.pairing,
-        p_soft=options.p_soft if options.output == "either" else None,
-        device=images.device,
-        generator=generator,
+        options.n_segments,
+        options.p,
+        options.pairing,
+        options.p_soft if options.output == "either" else None,
+        images.device,
+        check_generator(generator, images.device),
     )
-
-
-def _same_device(a: torch.device, b: torch.device) -> bool:
-    if a.type != b.type:
-        return False
-    return a.index is None or b.index is None or a.index == b.index

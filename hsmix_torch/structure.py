@@ -68,8 +68,10 @@ def _tv_type(name: str) -> type | None:
     return getattr(tv, name, None) if tv is not None else None
 
 
-def _path_name(path: tuple) -> str:
-    return "batch" + "".join(str(k) for k in path)  # e.g. batch['image'], batch[1]
+def _path_name(path: tuple, root: str = "batch") -> str:
+    """A leaf's place as the caller wrote it: ``batch['image']``, ``inputs[2]``, ``data.x``
+    (pytree's key entries print as ``['key']``, ``[index]`` and ``.field``)."""
+    return root + "".join(str(k) for k in path)
 
 
 def _last_key(path: tuple) -> Any:
@@ -85,6 +87,7 @@ class BatchFields:
         image: a dict key or a getter ``batch -> the image tensor``.
         masks: dict keys or getters of the masks, mixed with the same maps as the image.
         missing_ok: mask keys absent from a batch are skipped instead of an error.
+        dense: dict keys of masks mixed as numbers whatever their layout (weight maps).
         per_sample, constant, containers: dict keys whose entries the per-sample rule of the
             module docstring takes as one item per sample, as constants, as containers.
     """
@@ -92,11 +95,18 @@ class BatchFields:
     image: str | Getter | None = None
     masks: Sequence[str | Getter] | None = None
     missing_ok: bool = False
+    dense: Sequence[str] = ()
     per_sample: Sequence[str] = ()
     constant: Sequence[str] = ()
     containers: Sequence[str] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.missing_ok, bool):
+            raise TypeError(f"missing_ok must be a bool, got {self.missing_ok!r}")
+        keys = self.dense
+        if isinstance(keys, str) or not all(isinstance(k, str) for k in keys):
+            raise TypeError(f"dense must be a sequence of dict keys, got {keys!r}")
+        object.__setattr__(self, "dense", tuple(keys))
         overrides = {}
         for name in ("per_sample", "constant", "containers"):
             keys = getattr(self, name)
@@ -120,15 +130,25 @@ class BatchFields:
 
 @dataclass
 class FlatBatch:
-    """A batch flattened into leaves, with the positions of the image and the masks."""
+    """A batch flattened into leaves, with the positions of the image and the masks.
+
+    Attributes:
+        leaves: the batch's leaves in pytree order.
+        paths: each leaf's place as the caller wrote it (``batch['label']``, ``inputs[1]``).
+        keys: each leaf's last dict key (None where its place ends in an index).
+        image: the index of the image leaf; masks: those of the mask leaves, in order.
+        batch: the structure itself; fields: how it was searched; root: the name of the
+            structure in ``paths``.
+    """
 
     leaves: list[Any]
     paths: list[str]
-    spec: pytree.TreeSpec
+    keys: list[Any]
     image: int
     masks: list[int]
     batch: Any = None
     fields: BatchFields | None = None
+    root: str = "batch"
 
     @property
     def batch_size(self) -> int:
@@ -137,11 +157,13 @@ class FlatBatch:
     def rebuild(self, new: dict[int, Tensor], times: int) -> Any:
         """The structure with leaves ``new[i]`` (wrapped like the leaves they replace) and,
         when ``times > 1``, every other per-sample entry repeated ``times`` over (the rule
-        of the module docstring)."""
-        replaced = {id(self.leaves[i]): wrap_like(t, self.leaves[i]) for i, t in new.items()}
-        fields = {id(self.leaves[i]) for i in (self.image, *self.masks)}
+        of the module docstring). Leaves are replaced by their place, never by identity:
+        an entry that holds the same tensor object as the image (the un-augmented image kept
+        for a consistency loss) follows the per-sample rule like any other."""
+        replaced = {self.paths[i]: wrap_like(t, self.leaves[i]) for i, t in new.items()}
+        fields = {self.paths[i] for i in (self.image, *self.masks)}
         walk = _Walk(self.batch_size, times, replaced, fields, self.fields or BatchFields())
-        return walk(self.batch, "batch", top=True)
+        return walk(self.batch, self.root, top=True)
 
 
 class _Walk:
@@ -151,31 +173,26 @@ class _Walk:
         self,
         batch: int,
         times: int,
-        replaced: dict[int, Tensor],
-        fields: set[int],
+        replaced: dict[str, Tensor],
+        fields: set[str],
         overrides: BatchFields,
     ) -> None:
         self.b, self.times, self.replaced, self.fields = batch, times, replaced, fields
         self.overrides = overrides
 
-    def holds_field(self, node: Any) -> bool:
-        if id(node) in self.fields:
-            return True
-        if isinstance(node, Mapping):
-            return any(self.holds_field(v) for v in node.values())
-        if isinstance(node, (list, tuple)):
-            return any(self.holds_field(v) for v in node)
-        return False
+    def holds_field(self, path: str) -> bool:
+        """Whether the image or a mask lies at ``path`` or below it."""
+        return any(f == path or f.startswith((path + "[", path + ".")) for f in self.fields)
 
     def rows(self, node: Any) -> bool:
         """A tensor or array with B rows."""
         return isinstance(node, (Tensor, np.ndarray)) and node.ndim >= 1 and len(node) == self.b
 
     def __call__(self, node: Any, path: str, key: Any = None, top: bool = False) -> Any:
-        if id(node) in self.replaced:
-            return self.replaced[id(node)]
+        if path in self.replaced:
+            return self.replaced[path]
         o = self.overrides
-        if key in o.constant or (self.times == 1 and not self.holds_field(node)):
+        if key in o.constant or (self.times == 1 and not self.holds_field(path)):
             return node
         if key in o.per_sample:
             return _repeat_whole(node, self.times, path)
@@ -189,7 +206,7 @@ class _Walk:
             return type(node)((k, self(v, f"{path}[{k!r}]", k)) for k, v in node.items())
         if isinstance(node, (list, tuple)):
             named = hasattr(node, "_fields")
-            walk_in = named or top or key in o.containers or self.holds_field(node)
+            walk_in = named or top or key in o.containers or self.holds_field(path)
             if not walk_in and len(node) == self.b:
                 if node and all(self.rows(v) for v in node):
                     raise ValueError(
@@ -198,8 +215,10 @@ class _Walk:
                         " or BatchFields(containers=...)"
                     )
                 return node * self.times
-            items = [self(v, f"{path}[{i}]", None) for i, v in enumerate(node)]
-            return type(node)(*items) if named else type(node)(items)
+            if named:  # pytree's places of a named tuple's items: .field
+                fields = zip(node._fields, node, strict=True)
+                return type(node)(*(self(v, f"{path}.{f}") for f, v in fields))
+            return type(node)([self(v, f"{path}[{i}]") for i, v in enumerate(node)])
         if isinstance(node, (*_TEXT, *_NUMBER)):
             return node
         if hasattr(node, "__len__") and len(node) == self.b:
@@ -247,12 +266,18 @@ def _by_key(flat: list, paths: list, key: str, what: str, missing_ok: bool = Fal
     return hits[0]
 
 
-def _by_getter(batch: Any, flat: list, getter: Getter, what: str) -> int:
+def _by_getter(batch: Any, flat: list, paths: list[str], getter: Getter, what: str) -> int:
     target = getter(batch)
-    for i, (leaf, _) in enumerate(flat):
-        if leaf is target:
-            return i
-    raise ValueError(f"the {what} getter {getter!r} returned no tensor of the batch")
+    hits = [i for i, (leaf, _) in enumerate(flat) if leaf is target]
+    if not hits:
+        raise ValueError(f"the {what} getter {getter!r} returned no tensor of the batch")
+    if len(hits) > 1:  # one tensor object at two places: a getter cannot say which
+        raise ValueError(
+            f"the {what} getter {getter!r} returned a tensor found at "
+            + " and ".join(paths[i] for i in hits)
+            + f"; name the {what} by its dict key instead"
+        )
+    return hits[0]
 
 
 def _one(hits: list[int], paths: list[str], what: str) -> int | None:
@@ -264,17 +289,28 @@ def _one(hits: list[int], paths: list[str], what: str) -> int | None:
     return hits[0] if hits else None
 
 
-def locate(batch: Any, fields: BatchFields | None = None) -> FlatBatch:
+def locate(batch: Any, fields: BatchFields | None = None, root: str = "batch") -> FlatBatch:
     """Flatten ``batch`` and find its image and masks (see the module docstring).
+
+    Args:
+        batch: any nested structure of dicts, lists, tuples and leaves.
+        fields: where the image and masks are, where the rules should not decide.
+        root: how errors name the structure (``batch``; ``inputs`` for the positional
+            arguments of a call, ``data`` for a dict transform's argument).
+
+    Returns:
+        The :class:`FlatBatch`, its ``paths`` naming each leaf as the caller wrote it.
 
     Raises:
         KeyError: a named key is missing.
-        ValueError: no image, two candidates for the image, or a named leaf is not a tensor.
+        TypeError: no tensor in the batch, or a named leaf is not a tensor.
+        ValueError: two candidates for the image, or a getter's tensor is not (or more than
+            once) in the batch.
     """
     fields = fields or BatchFields()
-    with_paths, spec = pytree.tree_flatten_with_path(batch, is_leaf=_is_item_list)
+    with_paths, _ = pytree.tree_flatten_with_path(batch, is_leaf=_is_item_list)
     flat = [(leaf, path) for path, leaf in with_paths]
-    paths = [_path_name(p) for _, p in flat]
+    paths = [_path_name(p, root) for _, p in flat]
     leaves = [leaf for leaf, _ in flat]
     tensors = [i for i, leaf in enumerate(leaves) if isinstance(leaf, Tensor)]
     image_type, mask_type = _tv_type("Image"), _tv_type("Mask")
@@ -283,7 +319,7 @@ def locate(batch: Any, fields: BatchFields | None = None) -> FlatBatch:
     if isinstance(fields.image, str):
         image = _by_key(flat, paths, fields.image, "image")
     elif fields.image is not None:
-        image = _by_getter(batch, flat, fields.image, "image")
+        image = _by_getter(batch, flat, paths, fields.image, "image")
     else:
         image = None
         if image_type is not None:
@@ -293,7 +329,10 @@ def locate(batch: Any, fields: BatchFields | None = None) -> FlatBatch:
         if image is None and tensors:
             image, positional = tensors[0], True
     if image is None:
-        raise ValueError(f"no image tensor found in the batch ({type(batch).__name__})")
+        raise TypeError(
+            f"no image tensor found in the {root} ({type(batch).__name__}): pass a tensor "
+            "[B, C, *S], or a structure that holds one"
+        )
     if not isinstance(leaves[image], Tensor):
         raise TypeError(f"{paths[image]} (the image) must be a tensor, got {type(leaves[image])}")
     images = leaves[image]
@@ -304,7 +343,7 @@ def locate(batch: Any, fields: BatchFields | None = None) -> FlatBatch:
             if isinstance(m, str):
                 found = _by_key(flat, paths, m, "mask", fields.missing_ok)
             else:
-                found = _by_getter(batch, flat, m, "mask")
+                found = _by_getter(batch, flat, paths, m, "mask")
             if found is not None:
                 masks.append(found)
     elif mask_type is not None and any(isinstance(leaves[i], mask_type) for i in tensors):
@@ -326,7 +365,8 @@ def locate(batch: Any, fields: BatchFields | None = None) -> FlatBatch:
             raise TypeError(f"{paths[i]} (a mask) must be a tensor, got {type(leaves[i])}")
         if i == image:
             raise ValueError(f"{paths[i]} is named as both the image and a mask")
-    return FlatBatch(leaves, paths, spec, image, masks, batch=batch, fields=fields)
+    keys = [_last_key(p) for _, p in flat]
+    return FlatBatch(leaves, paths, keys, image, masks, batch=batch, fields=fields, root=root)
 
 
 def retype_like(batch: Any, sample: Any) -> Any:

@@ -135,13 +135,13 @@ def plot_mix(
     fig, axes = plt.subplots(n, len(titles), figsize=(1.9 * len(titles), 2.0 * n), squeeze=False)
     for i in range(n):
         j = int(params.partner[i])
-        lab_b = params.superpixels[j]
+        lab_b = params.segments[j]
         pasted = draw_boundaries(images[j], lab_b, (1, 1, 0))
         pasted[boundaries(params.hard_mask[i].long())] = (1, 0, 0)
         panels = [
             (to_rgb(images[i]), None),
             (to_rgb(images[j]), None),
-            (draw_boundaries(images[i], params.superpixels[i]), None),
+            (draw_boundaries(images[i], params.segments[i]), None),
             (pasted, None),
             (to_rgb(hard_images[i]), None),
             (foreground(hard_masks[i]), "gray"),
@@ -239,10 +239,10 @@ def plot_volume_mix(
         cut = lambda t, c=centre: orthogonal_slices(t, c)  # noqa: E731
         for p, plane in enumerate(PLANES):
             a, b = cut(images[i])[p], cut(images[j])[p]
-            pasted = draw_boundaries(b, cut(params.superpixels[j])[p], (1, 1, 0))
+            pasted = draw_boundaries(b, cut(params.segments[j])[p], (1, 1, 0))
             pasted[boundaries(cut(params.hard_mask[i].long())[p])] = (1, 0, 0)
             panels = [
-                (draw_boundaries(a, cut(params.superpixels[i])[p]), None),
+                (draw_boundaries(a, cut(params.segments[i])[p]), None),
                 (pasted, None),
                 (overlay_mask(cut(hard_images[i])[p], cut(hard_masks[i])[p]), None),
                 (cut(params.soft_lambda[i])[p].float().cpu().numpy(), "viridis"),

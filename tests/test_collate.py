@@ -117,11 +117,11 @@ def test_split_mode_superpixels_from_workers(num_workers) -> None:
         out, out_masks, params = aug(
             images,
             masks,
-            superpixels=labels,
+            segments=labels,
             return_params=True,
             generator=torch.Generator().manual_seed(0),
         )
-        assert torch.equal(params.superpixels, labels)
+        assert torch.equal(params.segments, labels)
         _check_mixed(out, out_masks, ds.images)
         m = params.hard_mask
         assert torch.equal(out[:8], torch.where(m[:, None], images[params.partner], images))

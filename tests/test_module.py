@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hsmix_torch import HSMix, HSMixParams
+from hsmix_torch import HSMix, HSMixParams, draw
 from hsmix_torch.functional import composite_regions
 
 SEED = 1234
@@ -39,7 +39,7 @@ def test_hard_branch_invariants(batch) -> None:
     assert torch.equal(out, expect)
     assert torch.equal(out_masks, torch.where(m, masks[partner], masks))
     # M is a union of whole superpixels of x_j.
-    labels_b = params.superpixels[partner]
+    labels_b = params.segments[partner]
     for i in range(b):
         for k in labels_b[i].unique():
             inside = m[i][labels_b[i] == k]
@@ -57,9 +57,7 @@ def test_soft_branch_invariants(batch) -> None:
     out, out_masks, params = _run(aug, images, masks)
     partner, lam = params.partner, params.soft_lambda
     h, w = images.shape[-2:]
-    regions = composite_regions(
-        params.superpixels, params.superpixels[partner], params.hard_mask, h * w
-    )
+    regions = composite_regions(params.segments, params.segments[partner], params.hard_mask, h * w)
     assert lam.min() >= 0 and lam.max() <= 1
     for i in range(images.shape[0]):
         if partner[i] == i:
@@ -112,12 +110,12 @@ def test_replay_with_mix_is_exact(batch) -> None:
     aug = HSMix(superpixels="skimage", num_classes=2)
     out, out_masks, params = _run(aug, images, masks)
     assert isinstance(params, HSMixParams)
-    assert params.superpixels.shape == masks.shape and params.superpixels.dtype == torch.long
+    assert params.segments.shape == masks.shape and params.segments.dtype == torch.long
     assert params.hard_mask.dtype == torch.bool and params.soft_lambda.dtype == torch.float32
     assert params.partner.shape == params.mixed.shape == (images.shape[0],)
     assert params.soft is None  # only output="either" chooses per sample
     # The per-superpixel selection paints M: replayable from the superpixels alone.
-    labels_b = params.superpixels[params.partner]
+    labels_b = params.segments[params.partner]
     assert torch.equal(
         params.selected.gather(1, labels_b.flatten(1)).view_as(labels_b), params.hard_mask
     )
@@ -171,7 +169,7 @@ def test_beta_lambda_is_one_draw_per_partner_superpixel(rgb_batch) -> None:
         j = params.partner[i]
         if j == i:
             continue
-        labels_b = params.superpixels[j]
+        labels_b = params.segments[j]
         for k in labels_b.unique():
             vals = params.soft_lambda[i][labels_b == k]
             assert torch.equal(vals, vals[:1].expand_as(vals))
@@ -280,10 +278,12 @@ def test_errors_name_the_argument(rgb_batch) -> None:
         aug(images[0], masks)
     with pytest.raises(TypeError, match="images must be floating point or uint8"):
         aug(images.int(), masks)
-    with pytest.raises(ValueError, match="masks as class maps must have shape"):
-        aug(images, masks[:, :100])
-    with pytest.raises(ValueError, match="float masks must have shape"):
+    with pytest.raises(ValueError, match=r"inputs\[1\] as class maps must have shape"):
+        aug(images, masks[:, :100])  # named as passed: the second positional input
+    with pytest.raises(ValueError, match=r"float inputs\[1\] must have shape"):
         aug(images, masks[:4].float()[:, None].expand(-1, 2, -1, -1))
+    with pytest.raises(ValueError, match=r"float masks must have shape"):
+        aug.mix(images, masks[:4].float()[:, None].expand(-1, 2, -1, -1), aug.make_params(images))
     with pytest.raises(ValueError, match="label 2 >= num_classes=2"):
         aug(images, masks * 2)
     with pytest.raises(ValueError, match="negative label"):
@@ -292,8 +292,8 @@ def test_errors_name_the_argument(rgb_batch) -> None:
         bad = images.clone()
         bad[0, 0, 0, 0] = float("nan")
         aug(bad, masks)
-    with pytest.raises(ValueError, match="superpixels must have shape"):
-        aug(images, masks, superpixels=masks[:, :10])
+    with pytest.raises(ValueError, match="segments must have shape"):
+        aug(images, masks, segments=masks[:, :10])
     with pytest.raises(ValueError, match="params were made for"):
         aug.mix(images[:2], masks[:2], aug.make_params(images))
     with pytest.raises(ValueError, match="saliency must return"):
@@ -309,48 +309,16 @@ def test_precomputed_superpixels_and_callable_backend(rgb_batch) -> None:
 
     def backend(x, n):
         calls.append(n)
-        return params.superpixels.clone()
+        return params.segments.clone()
 
     via_callable = HSMix(superpixels=backend, num_classes=2)(
         images, masks, generator=_gen(), return_params=True
     )
     via_arg = HSMix(superpixels="skimage", num_classes=2)(
-        images, masks, superpixels=params.superpixels, generator=_gen(), return_params=True
+        images, masks, segments=params.segments, generator=_gen(), return_params=True
     )
     assert len(calls) == 1 and calls[0].shape == (images.shape[0],)
     assert torch.equal(via_callable[0], via_arg[0]) and torch.equal(via_callable[1], via_arg[1])
-
-
-def test_sampler_and_functional_entry_points_check_their_arguments() -> None:
-    from hsmix_torch import draw
-    from hsmix_torch.superpixels import FastSlicBackend, fast_slic_available, get_backend, slic
-
-    draws = draw(3, n_segments=(2, 4), generator=torch.Generator().manual_seed(0))
-    assert draws.partner.shape == draws.n_segments.shape == draws.region_key.shape == (3,)
-    assert draws.soft is None
-    for bad, name in [
-        ({"n_segments": (5, 2)}, "n_segments"),
-        ({"p": 2.0}, "p must"),
-        ({"p_soft": -1.0}, "p_soft"),
-        ({"pairing": "cyclic"}, "pairing"),
-    ]:
-        with pytest.raises(ValueError, match=name):
-            draw(3, **{"n_segments": (2, 4), **bad})
-    with pytest.raises(ValueError, match="batch_size"):
-        draw(-1, n_segments=4)
-    x, n = torch.rand(2, 3, 16, 16), torch.tensor([4, 4])
-    with pytest.raises(ValueError, match="search_radius"):
-        slic(x, n, search_radius=0)
-    with pytest.raises(ValueError, match=r"n_segments must have shape \[B\]"):
-        slic(x, n[:1])
-    with pytest.raises(ValueError, match="compactness"):
-        slic(x, n, compactness=-1.0)
-    for name in ("grid", "skimage", "torch"):
-        with pytest.raises(ValueError, match="C >= 1"):
-            get_backend(name)(x[:, :0], n)  # no channels
-    if fast_slic_available():
-        with pytest.raises(ValueError, match="num_threads"):
-            FastSlicBackend(num_threads=0)
 
 
 def test_either_keeps_the_batch_size_and_picks_a_branch_per_sample(rgb_batch) -> None:
@@ -374,24 +342,6 @@ def test_either_keeps_the_batch_size_and_picks_a_branch_per_sample(rgb_batch) ->
         HSMix(output="either", p_soft=1.5)
     with pytest.raises(ValueError, match='output="either" needs params'):
         aug.mix(x, masks, HSMix(**kw).make_params(x))
-
-
-def test_derangement_pairs_nobody_with_itself_and_permutation_is_published() -> None:
-    from hsmix_torch import draw
-
-    for b in (2, 3, 8):
-        for seed in range(30):
-            d = draw(b, n_segments=4, generator=_gen(seed))
-            assert (d.partner != torch.arange(b)).all()  # nobody is paired with itself
-            assert torch.equal(d.partner.sort().values, torch.arange(b))  # each used once
-    # "permutation": the published torch.randperm after the p draw.
-    g = _gen(9)
-    torch.rand(8, generator=g)
-    expect = torch.randperm(8, generator=g)
-    assert torch.equal(
-        draw(8, n_segments=4, pairing="permutation", generator=_gen(9)).partner, expect
-    )
-    assert torch.equal(draw(1, n_segments=4, generator=_gen()).partner, torch.tensor([0]))
 
 
 def test_mixed_is_true_exactly_for_samples_that_changed(rgb_batch) -> None:
@@ -463,3 +413,44 @@ def test_auto_says_what_it_picks_and_warns_on_the_slow_fallback(monkeypatch) -> 
         auto(x, torch.tensor([4]))  # once
     assert repr(auto) == before  # the repr does not change with the calls
     assert "superpixels=AutoBackend(" in repr(HSMix())
+
+
+def test_forward_make_params_and_mix_share_one_check() -> None:
+    """The same bad input gets the same error whichever entry it reaches (kornia's adapter
+    calls make_params with its own draws)."""
+    x = torch.rand(2, 3, 16, 16)
+    bad_segments = torch.full((2, 16, 16), -2)
+    nan = x.clone()
+    nan[0, 0, 0, 0] = float("nan")
+    aug = HSMix(superpixels="grid", num_classes=2)
+    for call in (
+        lambda s: aug(x, segments=s),
+        lambda s: aug.make_params(x, segments=s),
+        lambda s: aug.make_params(x, segments=s, draws=draw(2, n_segments=4)),
+    ):
+        with pytest.raises(ValueError, match=r"segments must hold labels in \[0, H\*W\)"):
+            call(bad_segments)
+        with pytest.raises(ValueError, match="segments must have shape"):
+            call(bad_segments[:, :8])
+    params = aug.make_params(x)
+    for call in (
+        lambda: aug(nan),
+        lambda: aug.make_params(nan),
+        lambda: aug.mix(nan, None, params),
+    ):
+        with pytest.raises(ValueError, match="NaN or Inf"):
+            call()
+
+
+def test_old_names_still_work_with_a_future_warning() -> None:
+    x = torch.rand(2, 3, 16, 16)
+    segments = torch.zeros(2, 16, 16, dtype=torch.long)
+    aug = HSMix(superpixels="grid")
+    with pytest.warns(FutureWarning, match="segments="):
+        out, params = aug(x, superpixels=segments, return_params=True)
+    with pytest.warns(FutureWarning, match="segments="):
+        aug.make_params(x, superpixels=segments)
+    with pytest.warns(FutureWarning, match="named segments"):
+        assert torch.equal(params.superpixels, segments)
+    with pytest.raises(TypeError, match="once"):
+        aug(x, segments=segments, superpixels=segments)

@@ -36,7 +36,7 @@ def test_every_output_mode_on_volumes(superpixels, output) -> None:
     out, masks, p = aug(x, y, generator=_gen(), return_params=True)
     n = 8 if output == "both" else 4
     assert out.shape == (n, 1, 12, 20, 18) and out.dtype == x.dtype
-    assert p.superpixels.shape == p.hard_mask.shape == p.soft_lambda.shape == (4, 12, 20, 18)
+    assert p.segments.shape == p.hard_mask.shape == p.soft_lambda.shape == (4, 12, 20, 18)
     if output == "hard":
         assert masks.shape == (4, 12, 20, 18) and masks.dtype == y.dtype  # class maps stay
         assert torch.equal(masks, torch.where(p.hard_mask, y[p.partner], y))
@@ -77,9 +77,9 @@ def test_precomputed_supervoxels_and_same_seed() -> None:
     x, y = _batch()
     labels = HSMix(superpixels="torch").backend(x, 25)
     aug = HSMix(n_segments=25, superpixels="grid", num_classes=3)
-    a = aug(x, y, superpixels=labels, generator=_gen(3), return_params=True)
-    b = aug(x, y, superpixels=labels, generator=_gen(3))
-    assert torch.equal(a[2].superpixels, labels)
+    a = aug(x, y, segments=labels, generator=_gen(3), return_params=True)
+    b = aug(x, y, segments=labels, generator=_gen(3))
+    assert torch.equal(a[2].segments, labels)
     assert all(torch.equal(u, v) for u, v in zip(a[:2], b, strict=True))
     replay = aug.mix(x, y, a[2])
     assert torch.equal(replay[0], a[0]) and torch.equal(replay[1], a[1])
@@ -165,7 +165,7 @@ def test_collates_on_volume_samples() -> None:
     split = SuperpixelCollate("grid", n_segments=(10, 20), spacing=(2, 1, 1), seed=0)
     _, _, _, labels = split(samples)
     assert labels.shape == (4, 12, 20, 18)
-    mixed = aug(images[:4], masks[:4].argmax(1), superpixels=labels)
+    mixed = aug(images[:4], masks[:4].argmax(1), segments=labels)
     assert mixed[0].shape == (8, 1, 12, 20, 18)
 
 

@@ -69,14 +69,14 @@ def check_invariants(case: dict, superpixels: str) -> None:
     assert torch.equal(p.partner.sort().values, torch.arange(b))  # a permutation
     m, lam = p.hard_mask, p.soft_lambda
     assert not m[same].any() and not lam[same].any()
-    labels_b = p.superpixels[p.partner]
+    labels_b = p.segments[p.partner]
     voxels = math.prod(size)
     # M is a union of whole partner superpixels.
     sel = torch.zeros(b, voxels, dtype=torch.bool).scatter_(1, labels_b.flatten(1), m.flatten(1))
     assert torch.equal(sel.gather(1, labels_b.flatten(1)).view(b, *size), m)
     # L is in [0, 1] and constant on every region of the composite map.
     assert lam.min() >= 0 and lam.max() <= 1
-    regions = composite_regions(p.superpixels, labels_b, m, voxels).flatten(1)
+    regions = composite_regions(p.segments, labels_b, m, voxels).flatten(1)
     lo = torch.full((b, 2 * voxels), 2.0).scatter_reduce(1, regions, lam.flatten(1), "amin")
     hi = torch.full((b, 2 * voxels), -1.0).scatter_reduce(1, regions, lam.flatten(1), "amax")
     assert torch.equal(lo.gather(1, regions), hi.gather(1, regions))

@@ -33,11 +33,11 @@ def test_matches_published_per_pair_algorithm(kind, aggregate, rgb_batch, grey_b
     )
     draws = draw(b, n_segments=(30, 80), generator=torch.Generator().manual_seed(5))
     assert torch.equal(draws.partner, params.partner)
-    uniforms = region_uniforms(draws.region_key, int(params.superpixels.max()) + 1)
+    uniforms = region_uniforms(draws.region_key, int(params.segments.max()) + 1)
 
     x = images.permute(0, 2, 3, 1).double().numpy()
     y = torch.nn.functional.one_hot(masks, 2).permute(0, 3, 1, 2).double().numpy()
-    labels = params.superpixels.numpy()
+    labels = params.segments.numpy()
     sal = [opencv_saliency(x[i].astype(np.float32)) for i in range(b)]
     assert (params.partner != torch.arange(b)).all()  # a derangement: every sample mixes
     for i in range(b):

@@ -37,9 +37,9 @@ def test_empty_batch_is_an_error() -> None:
 
 def test_devices_and_batch_sizes_must_match() -> None:
     images = torch.rand(2, 3, 16, 16)
-    with pytest.raises(ValueError, match="masks are on meta but images are on cpu"):
+    with pytest.raises(ValueError, match=r"inputs\[1\] is on meta but images are on cpu"):
         _aug()(images, torch.zeros(2, 16, 16, dtype=torch.long, device="meta"))
-    with pytest.raises(ValueError, match="masks as class maps must have shape"):
+    with pytest.raises(ValueError, match=r"inputs\[1\] as class maps must have shape"):
         _aug()(images, torch.zeros(3, 16, 16, dtype=torch.long))
     with pytest.raises(ValueError, match="generator is on cpu but images are on meta"):
         _aug(validate=False)(images.to("meta"), generator=torch.Generator())
@@ -47,7 +47,7 @@ def test_devices_and_batch_sizes_must_match() -> None:
         _aug()(images.clone().index_fill_(0, torch.tensor([1]), float("inf")))
     with pytest.raises(ValueError, match="intensity_range"):
         _aug(intensity_range=(1.0, 0.0))
-    with pytest.raises(TypeError, match="masks must be integer, bool or floating point"):
+    with pytest.raises(TypeError, match=r"inputs\[1\] must be integer, bool or floating point"):
         _aug()(images, torch.zeros(2, 16, 16, dtype=torch.complex64))
 
 

@@ -3,6 +3,8 @@ per-sample leaf repeated when the batch doubles; clear errors for what it cannot
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 import torch
@@ -59,7 +61,7 @@ def test_other_leaves_repeat_at_any_depth() -> None:
 
 def test_errors_name_what_is_wrong() -> None:
     x, y = _batch()
-    with pytest.raises(ValueError, match="no image tensor found"):
+    with pytest.raises(TypeError, match="no image tensor found"):
         locate({"name": "a"})
     with pytest.raises(ValueError, match=r"two candidates for the image: batch\['a'\]"):
         locate({"a": tv_tensors.Image(x), "b": tv_tensors.Image(x)})
@@ -97,3 +99,44 @@ def test_retype_like_restores_tv_tensors_after_default_collate() -> None:
     assert isinstance(typed["image"], tv_tensors.Image) and isinstance(
         typed["mask"], tv_tensors.Mask
     )
+
+
+def test_aliased_entries_follow_the_per_sample_rule_not_the_image() -> None:
+    """The structure is rebuilt by place: an entry that holds the image's (or a mask's)
+    tensor object under another key comes back as it went in, repeated per sample."""
+    x, y = _batch()
+    aug = HSMix(superpixels="grid", num_classes=2)
+    out = aug({"image": x, "mask": y, "orig": x, "target_copy": y}, generator=_gen())
+    ref_x, ref_y = aug(x, y, generator=_gen())
+    assert torch.equal(out["image"], ref_x) and torch.equal(out["mask"], ref_y)
+    assert torch.equal(out["orig"], torch.cat([x, x]))  # the un-augmented image, aligned
+    assert torch.equal(out["target_copy"], torch.cat([y, y]))  # not mixed as a mask
+    nested = aug({"image": x, "mask": y, "log": {"input": x}}, generator=_gen())
+    assert torch.equal(nested["log"]["input"], torch.cat([x, x]))
+    with pytest.raises(ValueError, match=r"found at batch\['orig'\] and batch\['image'\]"):
+        locate({"orig": x, "image": x}, BatchFields(lambda b: b["image"]))
+
+
+def test_places_are_named_as_the_caller_wrote_them() -> None:
+    x, y = _batch()
+    aug = HSMix(superpixels="grid", num_classes=2)
+    with pytest.raises(ValueError, match=r"inputs\[2\]"):
+        aug(x, y, torch.rand(3, 2, 8, 8))  # a weight map of the wrong size, third argument
+    with pytest.raises(ValueError, match=r"batch\['target'\]\['weights'\]"):
+        aug.mix_structure(
+            {"image": x, "target": {"label": y, "weights": torch.rand(3, 2, 8, 8)}},
+            BatchFields(
+                "image", [lambda b: b["target"]["label"], lambda b: b["target"]["weights"]]
+            ),
+        )
+    flat = locate({"a": [x, Pair(y, y[:, 0])]}, BatchFields(lambda b: b["a"][0]), root="data")
+    assert flat.paths == ["data['a'][0]", "data['a'][1].first", "data['a'][1].second"]
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+class Pair(NamedTuple):
+    first: torch.Tensor
+    second: torch.Tensor

@@ -41,7 +41,7 @@ def test_every_positional_map_after_the_image_is_mixed() -> None:
     assert torch.equal(out_w, mixed_w) and not torch.equal(out_w, torch.cat([w, w]))
     # A one-channel float map is read as a class map (num_classes): it must be one, or the
     # error names its position and how to mix it as numbers.
-    with pytest.raises(ValueError, match=r"masks\[1\].*dense=True"):
+    with pytest.raises(ValueError, match=r"inputs\[2\].*dense"):
         aug(x, y, torch.rand(B, 1, S, S))
 
 

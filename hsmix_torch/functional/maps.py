@@ -14,14 +14,14 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor
 
+from .._checks import check_choice
+from .._constants import OUTPUTS, Output
 from ..kernels import Kernels, check_kernels, choose
-from .regions import paint_regions, superpixel_mask
+from .regions import paint_regions, single_region, superpixel_mask
 from .streams import region_uniforms
 from .weights import soft_lambda
 
 __all__ = ["MixMaps", "mix_maps"]
-
-OUTPUTS = ("both", "hard", "soft", "either")
 
 
 class MixMaps(NamedTuple):
@@ -50,7 +50,7 @@ def mix_maps(
     saliency: Tensor | None = None,
     region_weights: Tensor | None = None,
     aggregate: Literal["sum", "mean"] = "sum",
-    output: Literal["both", "hard", "soft", "either"] = "both",
+    output: Output = "both",
     soft: Tensor | None = None,
     kernels: Kernels = "auto",
 ) -> MixMaps:
@@ -78,8 +78,7 @@ def mix_maps(
             ops elsewhere), ``"triton"`` or ``"torch"`` (:mod:`hsmix_torch.kernels`); the
             same maps either way.
     """
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    check_choice(output, "output", OUTPUTS)
     if output != "hard" and (saliency is None) == (region_weights is None):
         raise ValueError("give saliency or region_weights (exactly one) for a soft map")
     if (output == "either") != (soft is not None):
@@ -113,9 +112,7 @@ def _mix_maps(
     b, *size = labels.shape
     labels = labels.long()
     labels_b = labels.index_select(0, partner)
-    flat = labels_b.reshape(b, -1)
-    single = flat.amin(dim=1) == flat.amax(dim=1)
-    active = (partner != torch.arange(b, device=labels.device)) & ~single
+    active = (partner != torch.arange(b, device=labels.device)) & ~single_region(labels_b)
     selected = (region_uniforms(key, num_labels) < p_hard) & active[:, None]
     hard_mask = superpixel_mask(labels_b, selected)
     if output == "hard":

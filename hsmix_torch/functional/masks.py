@@ -6,7 +6,8 @@ volumes):
 
 - integer class map ``[B, *S]`` or ``[B, 1, *S]`` (any integer dtype or bool);
 - float class map ``[B, 1, *S]`` when ``num_classes >= 2`` is given (MONAI loads labels as
-  float tensors): integer values, read as classes;
+  float tensors), or with ``float_labels`` (kornia hands label maps over as floats):
+  integer values, read as classes;
 - dense float map ``[B, K, *S]`` (binary, one-hot, multi-label, soft; a weight map), or
   ``[B, *S]``: mixed as numbers, dtype kept.
 
@@ -84,6 +85,7 @@ def prepare_mask(
     checks: ValueChecks | None = None,
     dense: bool = False,
     name: str = "masks",
+    float_labels: bool = False,
 ) -> MaskLayout:
     """Check ``mask`` against the images' ``(B, *S)`` and bring it into a working layout.
 
@@ -98,7 +100,8 @@ def prepare_mask(
         checks: where to add the checks of the label values (:class:`ValueChecks`: read back
             together, once); None: not checked.
         dense: mix a float map as numbers whatever its channels (weight maps).
-        name: the argument's name in error messages.
+        name: the mask as the caller wrote it (``masks``, ``batch['label']``), for errors.
+        float_labels: one-channel float maps are label maps even without ``num_classes``.
     """
     if not isinstance(mask, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(mask).__name__}")
@@ -111,8 +114,7 @@ def prepare_mask(
     float_class_map = (
         not dense
         and mask.is_floating_point()
-        and num_classes is not None
-        and num_classes >= 2
+        and (float_labels or (num_classes is not None and num_classes >= 2))
         and channel_map
         and mask.shape[1] == 1
     )
@@ -171,8 +173,9 @@ def _check_labels(
             ~(torch.isfinite(index) & (index == index.round())).all(),
             lambda _: (
                 f"float {name} [B, 1, ...] with num_classes={num_classes} are read as class "
-                "maps and must hold whole numbers; mix a weight map as numbers with dense=True "
-                "(HSMixd: dense_keys), or pass num_classes=None"
+                "maps and must hold whole numbers; mix a weight map as numbers with "
+                "BatchFields(dense=...) (HSMixd: dense_keys; aug.mix: dense=True), or pass "
+                "num_classes=None"
             ),
         )
     valid = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .._checks import check_int, check_number
 from .._constants import MASK32
 
 __all__ = ["region_beta", "region_uniforms"]
@@ -52,15 +53,19 @@ def region_uniforms(key: Tensor, num_labels: int) -> Tensor:
         >>> torch.equal(u[0], u[1]), torch.equal(region_uniforms(key, 3), u[:, :3])
         (True, True)
     """
+    _check_key(key, num_labels)
+    return _stream(key, num_labels, 0)
+
+
+def _check_key(key: object, num_labels: object) -> None:
+    """The arguments the streams share: an integer ``[B]`` key, an int ``num_labels >= 0``."""
     if not isinstance(key, Tensor):
         raise TypeError(f"key must be a torch.Tensor, got {type(key).__name__}")
-    if key.ndim != 1 or key.is_floating_point() or key.dtype == torch.bool:
-        raise ValueError(f"key must be an integer [B] tensor, got {key.dtype} {tuple(key.shape)}")
-    if isinstance(num_labels, bool) or not isinstance(num_labels, int):
-        raise TypeError(f"num_labels must be an int, got {type(num_labels).__name__}")
-    if num_labels < 0:
-        raise ValueError(f"num_labels must be >= 0, got {num_labels!r}")
-    return _stream(key, num_labels, 0)
+    if key.is_floating_point() or key.is_complex() or key.dtype == torch.bool:
+        raise TypeError(f"key must be an integer tensor, got {key.dtype}")
+    if key.ndim != 1:
+        raise ValueError(f"key must have shape [B], got {tuple(key.shape)}")
+    check_int(num_labels, "num_labels", minimum=0)
 
 
 def region_beta(key: Tensor, num_labels: int, alpha: float, attempts: int = 12) -> Tensor:
@@ -72,8 +77,8 @@ def region_beta(key: Tensor, num_labels: int, alpha: float, attempts: int = 12) 
     with probability above 0.95, so ``attempts`` tries leave a rejected value with
     probability below ``0.05 ** attempts`` (then the last proposal is kept).
     """
-    if not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got {alpha!r}")
+    _check_key(key, num_labels)
+    alpha = check_number(alpha, "alpha", positive=True)
     shape = alpha + 1.0 if alpha < 1 else alpha
     d = shape - 1.0 / 3.0
     c = 1.0 / (9.0 * d) ** 0.5

@@ -8,6 +8,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from .._checks import check_choice, check_int
 from .regions import composite_regions, minmax_normalize, paint_regions, region_reduce
 
 __all__ = ["relative_saliency", "saliency_lambda", "soft_lambda"]
@@ -114,15 +115,14 @@ def _check_soft_lambda(
         raise TypeError(f"saliency must be floating point, got {saliency.dtype}")
     if hard_mask.dtype != torch.bool:
         raise TypeError(f"hard_mask must be bool, got {hard_mask.dtype}")
-    if partner.shape != labels.shape[:1] or partner.is_floating_point():
+    if partner.is_floating_point() or partner.dtype == torch.bool:
+        raise TypeError(f"partner must be an integer tensor, got {partner.dtype}")
+    if partner.shape != labels.shape[:1]:
         raise ValueError(
-            f"partner must be an integer [B]={labels.shape[0]} tensor, got "
-            f"{partner.dtype} {tuple(partner.shape)}"
+            f"partner must have shape [B]={labels.shape[0]}, got {tuple(partner.shape)}"
         )
     for name, t in named.items():
         if t.device != labels.device:
             raise ValueError(f"{name} is on {t.device} but labels are on {labels.device}")
-    if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
-        raise ValueError(f"num_labels must be an int >= 1, got {num_labels!r}")
-    if aggregate not in ("sum", "mean"):
-        raise ValueError(f"aggregate must be 'sum' or 'mean', got {aggregate!r}")
+    check_int(num_labels, "num_labels", minimum=1)
+    check_choice(aggregate, "aggregate", ("sum", "mean"))

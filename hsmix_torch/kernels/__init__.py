@@ -49,6 +49,9 @@ from typing import Literal, TypeVar
 
 import torch
 
+from .._checks import check_choice
+from .._constants import KERNELS, Kernels
+
 __all__ = [
     "KERNELS",
     "Kernels",
@@ -61,9 +64,6 @@ __all__ = [
 
 T = TypeVar("T")
 _FAILED: set[str] = set()
-
-Kernels = Literal["auto", "triton", "torch"]
-KERNELS = ("auto", "triton", "torch")
 
 
 # Found once at import: a plain constant is what torch.compile traces best.
@@ -80,10 +80,8 @@ def _interpreting() -> bool:
 
 
 def check_kernels(kernels: object) -> str:
-    """``kernels`` as given, or a ValueError naming the choices."""
-    if kernels not in KERNELS:
-        raise ValueError(f"kernels must be one of {KERNELS}, got {kernels!r}")
-    return kernels  # type: ignore[return-value]
+    """``kernels`` as given; a TypeError (not a string) or ValueError naming the choices."""
+    return check_choice(kernels, "kernels", KERNELS)
 
 
 def resolve_kernels(kernels: str, device: torch.device) -> Literal["triton", "torch"]:

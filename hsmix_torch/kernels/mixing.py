@@ -18,12 +18,12 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .._constants import OUTPUT_CODES
 from ._common import check_32bit, flat_grid, round_half_even, split_program
 
 __all__ = ["mix_batch", "mix_classes"]
 
 _BLOCK = 512
-_OUTPUT = {"both": 0, "hard": 1, "soft": 2, "either": 3}
 
 
 @triton.jit
@@ -174,7 +174,7 @@ def _mix_batch_op(
         flags = soft.view(torch.int8) if soft is not None else hard_mask.view(torch.int8)
         _mix_kernel[flat_grid(b, ch, triton.cdiv(v, _BLOCK))](
             a, partner, hard_mask.view(torch.int8), soft_lambda, flags, out, v, b, ch, *strides,
-            *strides, OUTPUT=_OUTPUT[output], KIND=kind, LOW=low, HIGH=high, BLOCK=_BLOCK,
+            *strides, OUTPUT=OUTPUT_CODES[output], KIND=kind, LOW=low, HIGH=high, BLOCK=_BLOCK,
         )  # fmt: skip
     return out
 
@@ -221,7 +221,7 @@ def _mix_classes_op(
         flags = soft.view(torch.int8) if soft is not None else hard_mask.view(torch.int8)
         _classes_kernel[flat_grid(b, triton.cdiv(v, _BLOCK))](
             labels, partner, hard_mask.view(torch.int8), soft_lambda, flags, out, v, b,
-            num_classes, ignore_index, OUTPUT=_OUTPUT[output], BLOCK=_BLOCK,
+            num_classes, ignore_index, OUTPUT=OUTPUT_CODES[output], BLOCK=_BLOCK,
         )  # fmt: skip
     return out
 

@@ -27,7 +27,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .._constants import FIXED_POINT_SCALE, MASK32
+from .._constants import FIXED_POINT_SCALE, MASK32, OUTPUT_CODES
 from ._common import (
     check_32bit,
     flat_grid,
@@ -40,7 +40,6 @@ from ._common import (
 __all__ = ["mix_maps"]
 
 _BLOCK = 256
-_OUTPUT = {"both": 0, "hard": 1, "soft": 2, "either": 3}
 
 
 def _float64_bits(value: float) -> int:
@@ -271,7 +270,7 @@ def _mix_maps_op(
     mixed = torch.empty(b, dtype=torch.int8, device=dev)
     _weights_kernel[flat_grid(b)](
         sums, partner, extremes, soft if soft is not None else flags, flags, table, mixed, v, r,
-        b, EPS_BITS=_float64_bits(1e-5), MEAN=aggregate == "mean", OUTPUT=_OUTPUT[output],
+        b, EPS_BITS=_float64_bits(1e-5), MEAN=aggregate == "mean", OUTPUT=OUTPUT_CODES[output],
         enable_fp_fusion=False, **consts,
     )  # fmt: skip
     _paint_kernel[grid](labels, partner, extremes, hard, table, lam, v, r, b, BLOCK=_BLOCK)

@@ -53,7 +53,7 @@ from ._common import (
 from .slic_centres import _finish_kernel, _grid_axis, _start_kernel
 
 if TYPE_CHECKING:
-    from ..superpixels.slic_grid import SlicGrid
+    from ..functional.slic_grid import SlicGrid
 
 __all__ = ["slic_kmeans"]
 
@@ -308,7 +308,7 @@ def slic_kmeans(
 
     Args:
         feats: ``[B, *S, F]`` float32 (S: ``(H, W)`` or ``(D, H, W)``).
-        grid: the batch's :class:`~hsmix_torch.superpixels.slic_grid.SlicGrid`.
+        grid: the batch's :class:`~hsmix_torch.functional.slic_grid.SlicGrid`.
         radius, rounds: the candidate cells per axis around the home cell, the rounds.
         spacing: the voxel size per axis (None: 1).
         centres, valid: ``[B, *pads, A + F]`` float32 and ``[B, *pads]`` bool initial

@@ -27,10 +27,11 @@ from functools import partial
 
 from torch import Tensor
 
+from .._checks import check_images
 from ..kernels import Kernels, check_kernels
-from .fine_grained import fine_grained
-from .spectral_residual import spectral_residual
-from .volumes import by_rank, per_slice, spectral_residual_3d
+from .fine_grained import _fine_grained, fine_grained
+from .spectral_residual import _spectral_residual, spectral_residual
+from .volumes import _spectral_residual_3d, by_rank, per_slice, spectral_residual_3d
 
 __all__ = [
     "NAMES",
@@ -39,6 +40,7 @@ __all__ = [
     "fine_grained",
     "get_saliency",
     "per_slice",
+    "saliency_maps",
     "spectral_residual",
     "spectral_residual_3d",
 ]
@@ -52,18 +54,60 @@ VOLUME_DEFAULT = "spectral_residual_3d"  # what "auto" takes for volumes (see th
 def get_saliency(saliency: str | SaliencyFn, kernels: Kernels = "auto") -> SaliencyFn:
     """Resolve a saliency name (see :data:`NAMES`) or callable into a map
     ``images [B, C, *S] -> [B, 1, *S]`` for images and volumes; ``kernels`` reaches the
-    maps that have Triton kernels (fine-grained)."""
+    maps that have Triton kernels (fine-grained).
+
+    Args:
+        saliency: a name of :data:`NAMES`, or a callable (returned as it is).
+        kernels: ``"auto"``, ``"triton"`` or ``"torch"`` (:mod:`hsmix_torch.kernels`).
+
+    Returns:
+        A map that checks its images (a ``TypeError`` or ``ValueError`` naming what is
+        wrong) and computes the named saliency.
+
+    Raises:
+        TypeError: ``saliency`` is neither a string nor a callable, ``kernels`` not a string.
+        ValueError: an unknown name or ``kernels`` value.
+
+    Example:
+        >>> import torch
+        >>> get_saliency("fine_grained")(torch.rand(2, 3, 32, 32)).shape
+        torch.Size([2, 1, 32, 32])
+    """
+    maps = saliency_maps(saliency, kernels)
+    return maps if callable(saliency) else _Checked(maps)
+
+
+def saliency_maps(saliency: str | SaliencyFn, kernels: Kernels = "auto") -> SaliencyFn:
+    """:func:`get_saliency`'s map for images that were checked already (HSMix checks a
+    call's batch once): the same values, without a second check."""
     check_kernels(kernels)
     if callable(saliency):
         return saliency
-    if not isinstance(saliency, str) or saliency not in NAMES:
-        raise ValueError(
-            f"saliency must be one of {NAMES} or a callable images -> [B, 1, *S], got {saliency!r}"
+    if not isinstance(saliency, str):
+        raise TypeError(
+            f"saliency must be a name of {NAMES} or a callable images -> [B, 1, *S], "
+            f"got {type(saliency).__name__}"
         )
+    if saliency not in NAMES:
+        raise ValueError(f"saliency must be one of {NAMES} or a callable, got {saliency!r}")
     if saliency == "auto":
-        return by_rank(get_saliency("fine_grained", kernels), get_saliency(VOLUME_DEFAULT, kernels))
+        return by_rank(saliency_maps("fine_grained", kernels), saliency_maps(VOLUME_DEFAULT))
     if saliency == "fine_grained":
-        return per_slice(partial(fine_grained, kernels=kernels))
+        return per_slice(partial(_fine_grained, kernels=kernels))
     if saliency == "spectral_residual":
-        return per_slice(spectral_residual)
-    return spectral_residual_3d
+        return per_slice(_spectral_residual)
+    return _spectral_residual_3d
+
+
+class _Checked:
+    """A saliency map that checks its images first (what :func:`get_saliency` returns)."""
+
+    def __init__(self, maps: SaliencyFn) -> None:
+        self.maps = maps
+
+    def __call__(self, images: Tensor) -> Tensor:
+        check_images(images, allow_empty_batch=True)
+        return self.maps(images)
+
+    def __repr__(self) -> str:
+        return repr(self.maps)

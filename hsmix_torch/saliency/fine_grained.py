@@ -69,6 +69,11 @@ def fine_grained(images: Tensor, *, kernels: Kernels = "auto") -> Tensor:
         image gives an all-zero map.
     """
     check_images(images, allow_empty_batch=True, spatial=(2,))
+    return _fine_grained(images, kernels=kernels)
+
+
+def _fine_grained(images: Tensor, *, kernels: str = "auto") -> Tensor:
+    """:func:`fine_grained` of checked images (what HSMix calls after its own check)."""
     b, _, h, w = images.shape
     if b == 0 or h * w <= 1:  # a 1x1 window has no surround: OpenCV's 0/0 gives 0
         return torch.zeros((b, 1, h, w), dtype=torch.float32, device=images.device)

@@ -125,6 +125,11 @@ def spectral_residual(images: Tensor) -> Tensor:
         rounding noise into the output, as in OpenCV, and can differ from it by ~1e-3.
     """
     check_images(images, allow_empty_batch=True, spatial=(2,))
+    return _spectral_residual(images)
+
+
+def _spectral_residual(images: Tensor) -> Tensor:
+    """:func:`spectral_residual` of checked images."""
     b, _, h, w = images.shape
     if b == 0:
         return images.new_zeros((b, 1, h, w), dtype=torch.float32)

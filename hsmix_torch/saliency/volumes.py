@@ -121,8 +121,13 @@ def spectral_residual_3d(images: Tensor) -> Tensor:
         float32 ``[B, 1, D, H, W]`` (``[B, 1, H, W]`` for images) in ``[0, 1]``.
     """
     check_images(images, allow_empty_batch=True)
+    return _spectral_residual_3d(images)
+
+
+def _spectral_residual_3d(images: Tensor) -> Tensor:
+    """:func:`spectral_residual_3d` of checked images or volumes."""
     if images.ndim == 4:
-        return spectral_residual_3d(images.unsqueeze(2)).squeeze(2)
+        return _spectral_residual_3d(images.unsqueeze(2)).squeeze(2)
     b, _, d, h, w = images.shape
     if b == 0:
         return images.new_zeros((b, 1, d, h, w), dtype=torch.float32)

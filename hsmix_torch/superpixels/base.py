@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from .._checks import check_images, check_spacing
+from .._checks import ValueChecks, check_compactness, check_images, check_spacing
 
 __all__ = [
     "DEFAULT_COMPACTNESS_GREY",
@@ -59,9 +59,7 @@ class SuperpixelBackend:
     spatial: tuple[int, ...] = (2, 3)
 
     def __init__(self, compactness: float | None = None) -> None:
-        if compactness is not None and not compactness > 0:
-            raise ValueError(f"compactness must be > 0 or None, got {compactness!r}")
-        self.compactness = compactness
+        self.compactness = check_compactness(compactness)
 
     def compactness_for(self, channels: int) -> float:
         """The compactness used for images with ``channels`` channels."""
@@ -83,14 +81,8 @@ class SuperpixelBackend:
         per spatial axis (scikit-image's meaning), or None for all 1.
         """
         check_images(images, allow_empty_batch=True)
-        axes = images.ndim - 2
-        if axes not in self.spatial:
-            raise ValueError(
-                f"the {self.name!r} superpixels segment images with {self.spatial} spatial "
-                f"axes, got images of shape {tuple(images.shape)} ({axes} spatial axes); "
-                "volumes take 'torch', 'skimage', 'grid', a callable or precomputed labels"
-            )
-        spacing = check_spacing(spacing, axes)
+        self.check_axes(images)
+        spacing = check_spacing(spacing, images.ndim - 2)
         n_segments = torch.as_tensor(n_segments, device=images.device).long().reshape(-1)
         if n_segments.numel() == 1 and images.shape[0] != 1:
             n_segments = n_segments.expand(images.shape[0])
@@ -105,6 +97,16 @@ class SuperpixelBackend:
             )
         return self.segment(images, n_segments, max_segments, spacing)
 
+    def check_axes(self, images: Tensor) -> None:
+        """A ValueError unless the backend segments images with these spatial axes."""
+        axes = images.ndim - 2
+        if axes not in self.spatial:
+            raise ValueError(
+                f"the {self.name!r} superpixels segment images with {self.spatial} spatial "
+                f"axes, got images of shape {tuple(images.shape)} ({axes} spatial axes); "
+                "volumes take 'torch', 'skimage', 'grid', a callable or precomputed labels"
+            )
+
     def segment(
         self,
         images: Tensor,
@@ -112,7 +114,10 @@ class SuperpixelBackend:
         max_segments: int | None,
         spacing: tuple[float, ...] | None,
     ) -> Tensor:
-        """Compute the labels; arguments are already checked by ``__call__``."""
+        """Compute the labels of checked arguments (``__call__`` checks them; HSMix checks
+        its batch once, :meth:`check_axes` included, and calls this directly): ``images``
+        ``[B, C, *S]`` with B >= 1, ``n_segments`` ``[B]`` int64 on their device,
+        ``spacing`` one float > 0 per spatial axis or None."""
         raise NotImplementedError
 
     def label_bound(
@@ -169,13 +174,18 @@ class CallableBackend(SuperpixelBackend):
 
 
 def check_labels(
-    labels: Tensor, images: Tensor, name: str = "superpixels", check_values: bool = True
+    labels: Tensor,
+    images: Tensor,
+    name: str = "superpixels",
+    check_values: bool = True,
+    checks: ValueChecks | None = None,
 ) -> Tensor:
     """Check that ``labels`` is an integer ``[B, *S]`` map matching ``images`` ``[B, C, *S]``
     (a ``[B, 1, *S]`` map is taken too); return int64.
 
     Shapes, dtype and device are checked without synchronising. With ``check_values`` the
-    range ``[0, prod(S))`` is checked too, which reads numbers back from a GPU.
+    range ``[0, prod(S))`` is checked too: added to ``checks`` (read back with the other
+    value checks of a call), or read back here when no ``checks`` is given.
     """
     if not isinstance(labels, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(labels).__name__}")
@@ -190,8 +200,14 @@ def check_labels(
     if labels.device != images.device:
         raise ValueError(f"{name} is on {labels.device} but images are on {images.device}")
     labels = labels.long()
-    voxels = math.prod(expected[1:])
-    if check_values and labels.numel() and (labels.min() < 0 or labels.max() >= voxels):
+    if check_values and labels.numel():
+        voxels = math.prod(expected[1:])
         what = "D*H*W" if len(expected) == 4 else "H*W"
-        raise ValueError(f"{name} must hold labels in [0, {what}) = [0, {voxels})")
+        own = checks if checks is not None else ValueChecks()
+        own.add(
+            (labels.min() < 0) | (labels.max() >= voxels),
+            lambda _: f"{name} must hold labels in [0, {what}) = [0, {voxels})",
+        )
+        if checks is None:
+            own.run()
     return labels

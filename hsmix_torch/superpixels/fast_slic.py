@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._checks import check_int, check_probability
 from ..functional import minmax_rescale
 from .base import SuperpixelBackend
 
@@ -113,11 +114,8 @@ class FastSlicBackend(SuperpixelBackend):
                 "built without build isolation: pip install cython numpy setuptools wheel && "
                 "pip install --no-build-isolation fast-slic"
             )
-        if not 0 <= min_size_factor <= 1:
-            raise ValueError(f"min_size_factor must be in [0, 1], got {min_size_factor!r}")
-        if isinstance(num_threads, bool) or not isinstance(num_threads, int):
-            raise TypeError(f"num_threads must be an int, got {type(num_threads).__name__}")
-        if num_threads == 0 or num_threads < -1:
+        check_probability(min_size_factor, "min_size_factor")  # a fraction in [0, 1]
+        if check_int(num_threads, "num_threads", minimum=-1) == 0:
             raise ValueError(f"num_threads must be -1 (torch's count) or >= 1, got {num_threads!r}")
         self.min_size_factor = float(min_size_factor)
         self.num_threads = num_threads

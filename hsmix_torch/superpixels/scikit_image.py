@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..functional.slic_grid import label_bound
 from .base import SuperpixelBackend
-from .slic_grid import label_bound
 
 __all__ = ["SkimageBackend"]
 

@@ -20,13 +20,20 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from .._checks import check_images, check_spacing
+from .._checks import (
+    check_bool,
+    check_compactness,
+    check_images,
+    check_int,
+    check_probability,
+    check_spacing,
+)
 from ..functional import fixed_point_sums, minmax_rescale
+from ..functional.slic_grid import SlicGrid, along, flat_cell, initial_state, label_bound, slic_grid
 from ..kernels import Kernels, check_kernels, choose
 from . import connectivity
 from ._color import rgb_to_lab
 from .base import SuperpixelBackend, default_compactness
-from .slic_grid import SlicGrid, along, flat_cell, initial_state, label_bound, slic_grid
 
 __all__ = ["TorchSlicBackend", "slic"]
 
@@ -213,21 +220,16 @@ def _check_options(
 ) -> None:
     """The checks shared by :func:`slic` and :class:`TorchSlicBackend` (at construction)."""
     check_kernels(kernels)
-    if not isinstance(fused, bool):
-        raise TypeError(f"fused must be a bool, got {fused!r}")
+    check_bool(fused, "fused")
     if fused and kernels == "triton":
         raise ValueError(
             'fused=True compiles the torch-ops assignment; kernels="triton" is fused already'
         )
-    if max_num_iter < 1:
-        raise ValueError(f"max_num_iter must be >= 1, got {max_num_iter!r}")
-    if search_radius < 1:
-        raise ValueError(f"search_radius must be >= 1, got {search_radius!r}")
-    if not 0 <= min_size_factor <= 1:
-        raise ValueError(f"min_size_factor must be in [0, 1], got {min_size_factor!r}")
+    check_int(max_num_iter, "max_num_iter", minimum=1)
+    check_int(search_radius, "search_radius", minimum=1)
+    check_probability(min_size_factor, "min_size_factor")  # a fraction in [0, 1]
     for name, value in flags.items():
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be a bool, got {value!r}")
+        check_bool(value, name)
 
 
 def slic(
@@ -278,12 +280,12 @@ def slic(
         images' device.
     """
     check_images(images, allow_empty_batch=True)
+    if not isinstance(n_segments, Tensor) or n_segments.is_floating_point():
+        raise TypeError(f"n_segments must be an integer [B] tensor, got {n_segments!r}")
     if n_segments.shape != images.shape[:1]:
         raise ValueError(
             f"n_segments must have shape [B]={images.shape[0]}, got {tuple(n_segments.shape)}"
         )
-    if compactness is not None and not compactness > 0:
-        raise ValueError(f"compactness must be > 0 or None, got {compactness!r}")
     _check_options(
         max_num_iter,
         search_radius,
@@ -293,14 +295,45 @@ def slic(
         enforce_connectivity=enforce_connectivity,
         sync_free=sync_free,
     )
+    if max_segments is None:
+        max_segments = int(n_segments.max()) if n_segments.numel() else 1
+    return _slic(
+        images,
+        n_segments,
+        compactness=check_compactness(compactness),
+        max_num_iter=max_num_iter,
+        search_radius=search_radius,
+        enforce_connectivity=enforce_connectivity,
+        min_size_factor=min_size_factor,
+        max_segments=max_segments,
+        spacing=check_spacing(spacing, images.ndim - 2),
+        sync_free=sync_free,
+        fused=fused,
+        kernels=kernels,
+    )
+
+
+def _slic(
+    images: Tensor,
+    n_segments: Tensor,
+    *,
+    compactness: float | None,
+    max_num_iter: int,
+    search_radius: int,
+    enforce_connectivity: bool,
+    min_size_factor: float,
+    max_segments: int,
+    spacing: tuple[float, ...] | None,
+    sync_free: bool,
+    fused: bool,
+    kernels: str,
+) -> Tensor:
+    """:func:`slic` of checked arguments (what :class:`TorchSlicBackend` calls)."""
     b, c, *size = images.shape
-    spacing = check_spacing(spacing, len(size))
     if spacing is not None and all(v == 1.0 for v in spacing):
         spacing = None  # the same distances, without the multiplications
     dev = images.device
     voxels = math.prod(size)
-    if max_segments is None:
-        max_segments = int(n_segments.max()) if n_segments.numel() else 1
     m = default_compactness(c) if compactness is None else float(compactness)
     with torch.autocast(dev.type, enabled=False):
         feats = _features_impl(kernels, dev)(images, m)
@@ -371,7 +404,9 @@ class TorchSlicBackend(SuperpixelBackend):
         max_segments: int | None,
         spacing: tuple[float, ...] | None,
     ) -> Tensor:
-        return slic(
+        if max_segments is None:
+            max_segments = int(n_segments.max())
+        return _slic(
             images,
             n_segments,
             spacing=spacing,

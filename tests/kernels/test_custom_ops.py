@@ -17,6 +17,7 @@ DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _op_cases():
+    from hsmix_torch.functional.slic_grid import slic_grid
     from hsmix_torch.kernels import (
         connectivity,
         mixing,
@@ -25,7 +26,6 @@ def _op_cases():
         slic_features,
         slic_kmeans,
     )
-    from hsmix_torch.superpixels.slic_grid import slic_grid
 
     g = torch.Generator(device=DEVICE).manual_seed(0)
     images = torch.rand((2, 3, 12, 16), generator=g, device=DEVICE)

@@ -143,7 +143,7 @@ def test_cuda_hsmix_equals_torch_ops_at_full_size(size, any_rgb_batch) -> None:
     for kernels in ("torch", "triton"):
         aug = HSMix(num_classes=2, validate=False, kernels=kernels)
         g = torch.Generator(device="cuda").manual_seed(5)
-        outs.append(aug(images, masks, superpixels=labels, generator=g, return_params=True))
+        outs.append(aug(images, masks, segments=labels, generator=g, return_params=True))
     for name in ("selected", "hard_mask", "soft_lambda", "mixed"):
         assert torch.equal(getattr(outs[0][2], name), getattr(outs[1][2], name)), name
     assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])

@@ -15,9 +15,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from hsmix_torch.functional.slic_grid import initial_state, slic_grid
 from hsmix_torch.kernels import resolve_kernels, triton_available
 from hsmix_torch.superpixels import slic
-from hsmix_torch.superpixels.slic_grid import initial_state, slic_grid
 from hsmix_torch.superpixels.torch_slic import _assign, _features, _kmeans
 
 from ..conftest import builtin_batch

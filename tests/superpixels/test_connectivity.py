@@ -21,9 +21,9 @@ import torch
 from torch import Tensor
 
 from hsmix_torch.data import sample_batch, sample_volumes
+from hsmix_torch.functional.slic_grid import slic_grid
 from hsmix_torch.superpixels import connectivity as C
 from hsmix_torch.superpixels import get_backend
-from hsmix_torch.superpixels.slic_grid import slic_grid
 
 from ..conftest import load_hippocampus
 

@@ -14,13 +14,13 @@ import pytest
 import torch
 
 from hsmix_torch.data import sample_volumes
+from hsmix_torch.functional.slic_grid import _regular_grid
 from hsmix_torch.metrics import (
     achievable_segmentation_accuracy,
     fragmented_fraction,
     superpixel_quality,
 )
 from hsmix_torch.superpixels import get_backend, resolve_auto, slic
-from hsmix_torch.superpixels.slic_grid import _regular_grid
 
 from ..conftest import load_hippocampus
 
