@@ -66,7 +66,7 @@ def test_replays_equal_eager_calls_with_the_same_seed(output, lam) -> None:
             images, masks, generator=torch.Generator().manual_seed(seed), return_params=True
         )
         assert torch.equal(out[0], ref[0]) and torch.equal(out[1], ref[1])
-        for name in ("partner", "mixed", "superpixels", "selected", "hard_mask", "soft_lambda"):
+        for name in ("partner", "mixed", "segments", "selected", "hard_mask", "soft_lambda"):
             assert torch.equal(getattr(out[2], name), getattr(ref[2], name)), name
         kept.append((out[0], out[0].clone()))
     assert graphed._graphs.captures == 1

@@ -147,8 +147,9 @@ def test_soft_lambda_and_region_uniforms_name_bad_arguments() -> None:
         ((sal, labels.float(), partner, hard, 3), TypeError, "labels must be an integer"),
         ((sal, labels, partner, hard.float(), 3), TypeError, "hard_mask must be bool"),
         ((sal.long(), labels, partner, hard, 3), TypeError, "saliency must be floating"),
-        ((sal, labels, partner[:1], hard, 3), ValueError, r"partner must be an integer \[B\]=2"),
-        ((sal, labels, partner, hard, 0), ValueError, "num_labels must be an int >= 1"),
+        ((sal, labels, partner[:1], hard, 3), ValueError, r"partner must have shape \[B\]=2"),
+        ((sal, labels, partner.float(), hard, 3), TypeError, "partner must be an integer"),
+        ((sal, labels, partner, hard, 0), ValueError, "num_labels must be >= 1"),
         ((sal, labels, partner, hard, 3, "max"), ValueError, "aggregate must be"),
         ((sal, labels.tolist(), partner, hard, 3), TypeError, "labels must be a torch.Tensor"),
     ]
@@ -157,7 +158,7 @@ def test_soft_lambda_and_region_uniforms_name_bad_arguments() -> None:
             HF.soft_lambda(*args)
     with pytest.raises(ValueError, match="partner_labels must have"):
         HF.soft_lambda(*ok, partner_labels=labels[:, :2])
-    with pytest.raises(ValueError, match=r"key must be an integer \[B\]"):
+    with pytest.raises(TypeError, match="key must be an integer tensor"):
         region_uniforms(torch.rand(3), 4)
     with pytest.raises(ValueError, match="num_labels must be >= 0"):
         region_uniforms(torch.tensor([1]), -1)

@@ -123,7 +123,7 @@ def test_hsmix_with_triton_kernels_mixes_as_with_torch_ops() -> None:
         aug = HSMix(n_segments=(4, 8), superpixels="torch", num_classes=2, kernels=kernels)
         g = torch.Generator(device=DEVICE).manual_seed(4)
         outs.append(aug(x, y, generator=g, return_params=True))
-    for name in ("superpixels", "selected", "hard_mask", "soft_lambda", "mixed"):
+    for name in ("segments", "selected", "hard_mask", "soft_lambda", "mixed"):
         assert torch.equal(getattr(outs[0][2], name), getattr(outs[1][2], name)), name
     assert float((outs[0][0] - outs[1][0]).abs().max()) <= torch.finfo(torch.float32).eps
     assert torch.equal(outs[0][1], outs[1][1])
