@@ -65,7 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from benchmarks.common import print_table  # noqa: E402
+from benchmarks.common import print_table, write_csv  # noqa: E402
 from benchmarks.launches import Launch, Recording, record  # noqa: E402
 
 TARGETS = (75, 80, 86, 89, 90)
@@ -735,8 +735,11 @@ def launch_limits(rec: Recording) -> list[str]:
     return out
 
 
-def print_largest(shapes: tuple[tuple[int, ...], ...] = GRID_SHAPES) -> list[str]:
-    """The largest programs per grid axis and tensor extent per shape; the violations."""
+def print_largest(
+    shapes: tuple[tuple[int, ...], ...] = GRID_SHAPES, csv_dir: Path | None = None
+) -> list[str]:
+    """The largest programs per grid axis and tensor extent per shape (also written to
+    ``csv_dir/gpu_report_grids.csv``); the violations."""
     rows, broken = [], []
     for shape in shapes:
         rec = record_largest(shape)
@@ -753,6 +756,8 @@ def print_largest(shapes: tuple[tuple[int, ...], ...] = GRID_SHAPES) -> list[str
     print("\nGrids at the largest shapes (CUDA: axis 0 < 2**31, axes 1 and 2 <= 65,535; extents")
     print("are the elements a kernel's offsets span, < 2**31):")
     print_table(rows, ["shape", "launches", "axis0", "axis1", "axis2", "extent"])
+    if csv_dir is not None:
+        write_csv(csv_dir / "gpu_report_grids.csv", rows)
     return broken
 
 
@@ -779,6 +784,10 @@ def _rows(report: Report) -> list[dict[str, Any]]:
                 "registers": _per_target(res, "registers"),
                 "spills": _per_target(res, "spill_bytes"),
                 "div64": max(r.get("div64", 0) for r in res.values()),
+                "approx": " ".join(
+                    sorted({k for r in res.values() for k in r.get("approximate", {})})
+                )
+                or "none",
                 "shared": sm90.get("shared", ""),
                 "occ_h100": f"{v['occupancy_h100']:.2f}",
                 "sass": v["sass_instructions"],
@@ -796,6 +805,7 @@ COLUMNS = [
     "registers",
     "spills",
     "div64",
+    "approx",
     "shared",
     "occ_h100",
     "sass",
@@ -895,6 +905,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", action="store_true", help="tables in Markdown (RESULTS.md)")
     p.add_argument("--json", type=Path, help="write every figure as JSON")
     p.add_argument(
+        "--csv",
+        type=Path,
+        help="write the tables as CSV files to this folder (benchmarks/results: the docs' pages)",
+    )
+    p.add_argument(
         "--profile",
         action="store_true",
         help="on a CUDA machine: time each kernel of the same forward and set it beside its floors",
@@ -909,10 +924,13 @@ def main(argv: list[str] | None = None) -> int:
     targets = tuple(args.targets)
     broken = []
     dump = []
+    summaries, variant_rows = [], []
     for config in configs:
         report = report_for(config, targets, args.jobs)
         print_report(report, args.markdown)
         broken += violations(report)
+        summaries.append({k: v for k, v in report.summary.items() if not isinstance(v, dict)})
+        variant_rows += [{"config": config, **r} for r in _rows(report)]
         dump.append(
             {
                 "summary": report.summary,
@@ -932,7 +950,10 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(dump, indent=1, default=str))
     if args.profile:
         profile_against_floors(report)
-    broken += print_largest()
+    broken += print_largest(csv_dir=args.csv)
+    if args.csv is not None:
+        write_csv(args.csv / "gpu_report_summary.csv", summaries)
+        write_csv(args.csv / "gpu_report_variants.csv", variant_rows)
     print(f"\nBudget: {len(broken)} violations" + "".join(f"\n  {b}" for b in broken[:50]))
     return 1 if (args.check and broken) else 0
 

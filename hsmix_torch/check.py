@@ -62,7 +62,14 @@ class StageResult:
 
 
 def environment(device: torch.device) -> dict[str, str]:
-    """What the check runs on: Python, torch, CUDA, Triton, the driver and the GPU."""
+    """What the check runs on: Python, torch, CUDA, Triton, the driver and the GPU.
+
+    Args:
+        device: the device checked.
+
+    Returns:
+        Names and values, in the order they are printed.
+    """
     from .kernels import triton_available
 
     env = {
@@ -125,8 +132,16 @@ def _stage(
 
 
 def compare_stages(device: torch.device, size: int, batch: int, rounds: int) -> list[StageResult]:
-    """Every Triton stage on the built-in samples beside its torch reference: images
-    ``[batch, C, size, size]`` (RGB and grey) and two volumes, k-means of ``rounds``."""
+    """Every Triton stage on the built-in samples beside its torch reference.
+
+    Args:
+        device: CUDA (the kernels compiled), or the CPU (the interpreter).
+        size, batch: the images, ``[batch, C, size, size]`` RGB and grey (and two volumes).
+        rounds: the k-means rounds.
+
+    Returns:
+        One :class:`StageResult` per stage.
+    """
     from .data import sample_batch, sample_volumes
     from .functional import mix_batch, mix_classes, mix_maps
     from .functional.slic_grid import slic_grid
@@ -216,9 +231,18 @@ def _median_ms(fn: Callable[[], object], device: torch.device, repeats: int) -> 
 
 
 def time_forward(device: torch.device, size: int, batch: int, repeats: int) -> dict[str, float]:
-    """Median milliseconds of the eager forward, the forward in a CUDA graph (CUDA only)
-    and the superpixel stage, at the defaults (``superpixels="auto"``, two classes, no
-    value checks) on ``[batch, 3, size, size]`` built-in samples."""
+    """Median times of a forward at the defaults (``superpixels="auto"``, two classes, no
+    value checks) on built-in samples.
+
+    Args:
+        device: where to time.
+        size, batch: the images, ``[batch, 3, size, size]``.
+        repeats: timed calls after a warm-up (the median is kept).
+
+    Returns:
+        Milliseconds of the eager forward, the forward in a CUDA graph (CUDA only) and
+        the superpixel stage, by name.
+    """
     from .data import sample_batch
     from .module import HSMix
 
@@ -257,6 +281,9 @@ def run_check(
     Returns:
         The exit status: 0 when every stage equals its reference (or there is nothing to
         check: no Triton), 1 otherwise.
+
+    Raises:
+        ValueError: a device that is neither CUDA nor the CPU.
     """
     from .kernels import triton_available
 

@@ -81,10 +81,13 @@ class HSMixCollate:
         seed: optional seed; each worker then uses ``seed`` and its worker id. Without it,
             each worker seeds from its torch seed (reproducible with the DataLoader's seed).
 
-    Returns the collated structure with images and masks mixed. With ``output="both"`` the
-    batch doubles (hard block, then soft block), and every other per-sample entry (ids, file
-    names, nested metadata) is repeated in the same order, so nothing is dropped or
-    misaligned.
+    Called with a list of samples, it returns the collated structure with images and
+    masks mixed. With ``output="both"`` the batch doubles (hard block, then soft block), and
+    every other per-sample entry (ids, file names, nested metadata) is repeated in the same
+    order, so nothing is dropped or misaligned.
+
+    Raises:
+        TypeError: ``aug`` is no HSMix, ``base_collate`` no callable, ``seed`` no int.
     """
 
     def __init__(
@@ -103,6 +106,14 @@ class HSMixCollate:
         self._generator = _PerProcessGenerator(seed)
 
     def __call__(self, samples: list[Any]) -> Any:
+        """Collate ``samples`` and mix the batch.
+
+        Args:
+            samples: the DataLoader's list of samples (any structure).
+
+        Returns:
+            The batch structure, mixed (unmixed in ``aug.eval()`` mode).
+        """
         batch = _collate(self.base_collate, samples)
         if not self.aug.training:
             return batch
@@ -126,6 +137,10 @@ class SuperpixelCollate:
         base_collate, image_key, seed: as for :class:`HSMixCollate`.
         superpixel_key: dict key for the labels (dict batches); tuples and lists get them
             appended, a tensor batch becomes ``(images, labels)``.
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        ValueError: an unknown backend, ``n_segments`` or ``spacing`` out of range.
     """
 
     def __init__(
@@ -150,6 +165,17 @@ class SuperpixelCollate:
         self._generator = _PerProcessGenerator(seed)
 
     def __call__(self, samples: list[Any]) -> Any:
+        """Collate ``samples`` and add the superpixels of their images.
+
+        Args:
+            samples: the DataLoader's list of samples (any structure).
+
+        Returns:
+            The batch with the labels ``[B, *S]`` int64 added (see ``superpixel_key``).
+
+        Raises:
+            KeyError: a dict batch that has a ``superpixel_key`` entry already.
+        """
         batch = _collate(self.base_collate, samples)
         flat = locate(batch, self.fields)
         images = plain(flat.leaves[flat.image])

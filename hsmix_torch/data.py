@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._checks import check_int
+
 __all__ = [
     "load_image_folder",
     "load_volume_folder",
@@ -21,8 +23,17 @@ __all__ = [
 
 
 def resize_crop(image: Tensor, mask: Tensor | None, size: int) -> tuple[Tensor, Tensor | None]:
-    """Resize ``[C, H, W]`` so the shorter side is ``size`` (area for images, nearest for the
-    ``[H, W]`` mask), then centre-crop to ``size x size``. Dtypes are kept."""
+    """Resize an image so its shorter side is ``size`` (area for images, nearest for the
+    mask), then centre-crop to ``size x size``. Dtypes are kept.
+
+    Args:
+        image: ``[C, H, W]``.
+        mask: ``[H, W]``, or None.
+        size: the output side.
+
+    Returns:
+        ``(image [C, size, size], mask [size, size] or None)``.
+    """
     _, h, w = image.shape
     scale = size / min(h, w)
     new_h, new_w = max(size, round(h * scale)), max(size, round(w * scale))
@@ -61,6 +72,9 @@ def load_image_folder(
 
     Returns:
         ``(images uint8 [N, C, size, size], masks int64 [N, size, size], stems)``.
+
+    Raises:
+        FileNotFoundError: no image/mask pair under ``root``.
     """
     from PIL import Image
 
@@ -97,8 +111,15 @@ def load_volume_folder(
     Intensities are min-max normalised per case to ``[0, 1]`` (raw MRI scales differ by
     orders of magnitude between cases). Shapes may differ: see :func:`pad_volumes`.
 
+    Args:
+        root: the folder of ``.npz`` files.
+        limit: load at most this many (sorted by name).
+
     Returns:
         ``(images float32 [1, D, H, W] each, labels int64 [D, H, W] each, spacings, stems)``.
+
+    Raises:
+        FileNotFoundError: no ``.npz`` under ``root``.
     """
     files = sorted(Path(root).glob("*.npz"))[:limit]
     if not files:
@@ -118,10 +139,17 @@ def load_volume_folder(
 def pad_volumes(
     volumes: list[Tensor], shape: tuple[int, int, int] | None = None, value: float = 0
 ) -> Tensor:
-    """Stack ``[..., D, H, W]`` tensors of different sizes into one batch, zero-padded (or
-    ``value``) at the far end of each axis and cropped where larger than ``shape``
-    (default: the largest size per axis). MONAI's ``SpatialPadd`` does the same in a
-    pipeline."""
+    """Stack tensors of different sizes into one batch, padded at the far end of each axis
+    and cropped where larger (MONAI's ``SpatialPadd`` does the same in a pipeline).
+
+    Args:
+        volumes: ``[..., D, H, W]`` tensors.
+        shape: the output ``(D, H, W)``; default: the largest size per axis.
+        value: the padding value.
+
+    Returns:
+        ``[N, ..., D, H, W]``.
+    """
     shape = shape or tuple(max(v.shape[-3 + a] for v in volumes) for a in range(3))
     out = []
     for v in volumes:
@@ -179,9 +207,12 @@ def sample_batch(size: int = 224, count: int = 4, channels: int = 3) -> tuple[Te
     Returns:
         ``(images float32 [count, channels, size, size] in [0, 1], masks int64
         [count, size, size])``.
+
+    Raises:
+        TypeError: ``count`` not an int.
+        ValueError: ``count`` < 1, ``channels`` other than 1 or 3.
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be an int >= 1, got {count!r}")
+    check_int(count, "count", minimum=1)
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels!r}")
     sources = _sample_sources()
@@ -253,9 +284,12 @@ def sample_volumes(size: int | tuple[int, int, int] = 48, count: int = 2) -> tup
 
     Returns:
         ``(images float32 [count, 1, D, H, W] in [0, 1], masks int64 [count, D, H, W])``.
+
+    Raises:
+        TypeError: ``count`` not an int.
+        ValueError: ``count`` < 1, a size that is not three positive ints.
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be an int >= 1, got {count!r}")
+    check_int(count, "count", minimum=1)
     shape = (size,) * 3 if isinstance(size, int) else tuple(size)
     if len(shape) != 3 or not all(isinstance(n, int) and n >= 1 for n in shape):
         raise ValueError(f"size must be an int >= 1 or (D, H, W) of them, got {size!r}")

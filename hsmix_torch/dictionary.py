@@ -27,6 +27,11 @@ class HSMixd(nn.Module):
             ``num_classes`` would read a one-channel float map as a class map.
         **hsmix_kwargs: arguments of :class:`~hsmix_torch.HSMix` (``num_classes``, ...).
 
+    Raises:
+        TypeError: keys that are not strings, ``allow_missing_keys`` not a bool.
+        ValueError: no keys, a key twice, dense keys that are not mask keys; an HSMix
+            option out of range.
+
     Calling it on ``{"image": [B,C,H,W], "label": [B,...], "name": [...], ...}`` (or volumes
     ``[B,C,D,H,W]``, e.g. MONAI patches after ``RandCropByPosNegLabeld``) returns a
     new dict, in the same key order, with the named entries mixed and every other entry
@@ -71,9 +76,19 @@ class HSMixd(nn.Module):
     def set_random_state(
         self, seed: int | None = None, state: torch.Generator | None = None
     ) -> HSMixd:
-        """MONAI's convention: seed the draws of later calls (a generator per device, made
-        from ``seed``), or use ``state``, a ``torch.Generator`` on the batches' device.
-        A ``generator`` passed to a call takes precedence. Returns ``self``."""
+        """MONAI's convention: seed the draws of later calls. A ``generator`` passed to a
+        call takes precedence.
+
+        Args:
+            seed: the seed of a generator made per device.
+            state: a ``torch.Generator`` on the batches' device, used as it is.
+
+        Returns:
+            ``self``.
+
+        Raises:
+            TypeError: ``seed`` not an int, ``state`` not a generator.
+        """
         if state is not None and not isinstance(state, torch.Generator):
             raise TypeError(f"state must be a torch.Generator, got {type(state).__name__}")
         self._seed = check_seed(seed)

@@ -78,9 +78,10 @@ class RandomHSMix(MixAugmentationBaseV2):
     an ignore label included); its ``p`` is kornia's ``p``.
 
     Args:
-        n_segments, compactness, p_hard, lam, alpha, aggregate, saliency, superpixels,
-            p_soft, pairing, intensity_range, validate, kernels: as for
-            :class:`~hsmix_torch.HSMix`.
+        **options: ``n_segments``, ``compactness``, ``p_hard``, ``lam``, ``alpha``,
+            ``aggregate``, ``saliency``, ``superpixels``, ``p_soft``, ``pairing``,
+            ``intensity_range``, ``validate`` and ``kernels``: HSMix's
+            (:class:`~hsmix_torch.HSMixOptions`), same names, same defaults.
         output: ``"either"``, ``"hard"`` or ``"soft"``.
         masks: ``"labels"`` or ``"probabilities"``, how one-channel masks mix.
         p: per-sample probability of mixing (kornia's element gate).
@@ -88,7 +89,10 @@ class RandomHSMix(MixAugmentationBaseV2):
         keepdim: kornia's ``keepdim``.
         data_keys: kornia's data keys for direct calls; ``"input"`` and ``"mask"`` only.
 
+        same_on_batch: refused: each sample has its own partner and superpixels.
+
     Raises:
+        TypeError: an option of the wrong type.
         ValueError: ``output="both"``, an unknown ``masks``, ``same_on_batch=True`` (a pairing
             cannot be the same for every sample), an HSMix option out of range.
 
@@ -239,11 +243,13 @@ class RandomHSMix(MixAugmentationBaseV2):
     def apply_non_transform_mask(
         self, input: Tensor, params: dict[str, Tensor], flags: dict[str, Any]
     ) -> Tensor:
+        """Masks of samples the probability gate left out: returned as they are."""
         return input
 
     def apply_transform_mask(
         self, input: Tensor, params: dict[str, Tensor], flags: dict[str, Any]
     ) -> Tensor:
+        """Mix the masks with the maps recorded by the image call of the same draw."""
         if input.ndim == 3:  # a [B, H, W] label map of a direct call (containers add the C)
             return self.apply_transform_mask(input[:, None], params, flags)[:, 0]
         maps = _recorded(params, input.device)

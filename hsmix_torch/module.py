@@ -106,9 +106,13 @@ class HSMix(_OptionAttributes, nn.Module):
     training mode only: in ``eval()`` mode it returns its input unchanged.
 
     Args:
-        The options of :class:`~hsmix_torch.options.HSMixOptions`, which documents each one
-        (the README has them in a table). They are fixed at construction and readable as
-        attributes (``aug.p_hard``); :meth:`replace` makes a module with other options.
+        **options: ``n_segments``, ``compactness``, ``p_hard``, ``lam``, ``alpha``,
+            ``aggregate``, ``saliency``, ``superpixels``, ``spacing``, ``output``,
+            ``p_soft``, ``pairing``, ``p``, ``num_classes``, ``ignore_index``, ``targets``,
+            ``intensity_range``, ``validate``, ``kernels`` and ``cuda_graph``, each
+            documented by :class:`~hsmix_torch.HSMixOptions`. They are fixed at
+            construction and readable as attributes (``aug.p_hard``); :meth:`replace` makes
+            a module with other options.
 
     Raises:
         TypeError: an option of the wrong type (``p_hard="0.2"``).
@@ -182,7 +186,17 @@ class HSMix(_OptionAttributes, nn.Module):
 
     def replace(self, **changes: Any) -> HSMix:
         """A new HSMix with these options changed (checked again), in the same mode. A
-        backend or saliency object passed as an option is shared, not copied."""
+        backend or saliency object passed as an option is shared, not copied.
+
+        Args:
+            **changes: options by name (``aug.replace(p_hard=0.5)``).
+
+        Returns:
+            The new module.
+
+        Raises:
+            TypeError, ValueError: as the constructor raises.
+        """
         options = {name: getattr(self.options, name) for name in _OPTIONS} | changes
         return HSMix(**options).train(self.training)
 
@@ -270,11 +284,19 @@ class HSMix(_OptionAttributes, nn.Module):
     ) -> Tensor | tuple[Tensor, Any]:
         """Mix ``images`` (and ``masks``) with ``params`` from :meth:`make_params`.
 
-        Deterministic: the same params give the same batch. ``masks`` is one tensor, a
-        sequence of tensors (a label map and a weight map, say: all mixed with the same maps)
-        or None; ``dense`` marks, per mask, float maps to mix as numbers whatever their
-        channels (weight maps). Returns ``images`` alone when ``masks`` is None, else
-        ``(images, masks)`` with ``masks`` in the form it was given.
+        Deterministic: the same params give the same batch.
+
+        Args:
+            images: ``[B, C, *S]``, the batch the params were made for.
+            masks: one tensor, a sequence of tensors (a label map and a weight map, say: all
+                mixed with the same maps), or None.
+            params: from :meth:`make_params` (or ``return_params=True``).
+            dense: per mask, whether a float map is mixed as numbers whatever its channels
+                (weight maps).
+
+        Returns:
+            ``images`` mixed alone when ``masks`` is None, else ``(images, masks)`` with
+            ``masks`` in the form it was given.
 
         Raises:
             TypeError, ValueError: as :meth:`forward` raises for the same images and masks,
@@ -352,10 +374,22 @@ class HSMix(_OptionAttributes, nn.Module):
         root: str = "batch",
     ) -> tuple[Any, HSMixParams]:
         """Mix the image and masks of a batch structure (what :meth:`forward`, the collates
-        and :class:`~hsmix_torch.HSMixd` call); ``fields`` names them where the rules of
-        :mod:`hsmix_torch.structure` do not, and marks masks to mix as numbers
-        (``dense``). ``root`` is how errors name the structure (``batch``, ``data``).
-        Returns ``(the structure mixed, params)``."""
+        and :class:`~hsmix_torch.HSMixd` call).
+
+        Args:
+            batch: any structure of dicts, lists, tuples and tensors.
+            fields: names the image and masks where the rules of
+                :mod:`hsmix_torch.structure` do not, overrides the per-sample rule under
+                dict keys, and marks masks to mix as numbers (``dense``).
+            segments, generator: as for :meth:`forward`.
+            root: how errors name the structure (``batch``, ``data``).
+
+        Returns:
+            ``(the structure mixed, params)``.
+
+        Raises:
+            TypeError, ValueError, KeyError: as :meth:`forward` raises.
+        """
         return self._mix_located(locate(batch, fields, root), segments, generator, fields)
 
     def _mix_located(

@@ -37,10 +37,42 @@ TARGETS = ("probabilities", "labels")
 
 @dataclasses.dataclass(frozen=True)
 class HSMixOptions:
-    """Every option of :class:`~hsmix_torch.HSMix` (see its docstring for their meaning),
-    checked and normalised: ``n_segments`` a ``(min, max)`` pair, numbers as floats,
-    ``spacing`` a tuple of floats or None. ``saliency`` and ``superpixels`` may be callables
-    or backend objects (compared and hashed by identity)."""
+    """Every option of :class:`~hsmix_torch.HSMix`, checked and normalised: ``n_segments`` a
+    ``(min, max)`` pair, numbers as floats, ``spacing`` a tuple of floats or None.
+    ``saliency`` and ``superpixels`` may be callables or backend objects (compared and hashed
+    by identity). Its hash keys a module's CUDA graphs.
+
+    Attributes:
+        n_segments: superpixels per image: an int, or an inclusive range drawn per image.
+        compactness: SLIC's compactness (scikit-image's units); None: 8 for RGB, 0.1 else.
+        p_hard: the probability of pasting each partner superpixel.
+        lam: the soft weights: ``"saliency"`` (relative saliency, published) or ``"beta"``.
+        alpha: ``Beta(alpha, alpha)`` for ``lam="beta"``.
+        aggregate: the per-region ``"sum"`` (published) or ``"mean"`` of relative saliency.
+        saliency: a name of :data:`hsmix_torch.saliency.NAMES` or a callable
+            ``images -> [B, 1, *S]``.
+        superpixels: a backend name, backend object or callable
+            ``(images, n_segments [B]) -> [B, *S]``.
+        spacing: the voxel size per spatial axis (volumes), or None.
+        output: ``"both"`` (the hard batch, then the soft batch: 2B), ``"hard"``,
+            ``"soft"`` or ``"either"`` (each sample soft with probability ``p_soft``).
+        p_soft: the probability of the soft mix per sample with ``output="either"``.
+        pairing: ``"derangement"`` (nobody paired with itself when B >= 2) or
+            ``"permutation"`` (the published scripts').
+        p: the probability that a sample is mixed at all.
+        num_classes: the classes of class-map masks (needed for their soft mix; makes
+            one-channel float masks class maps).
+        ignore_index: an ignored label: kept by hard mixes, all zero one-hot.
+        targets: class maps come back one-hot mixed (``"probabilities"``) or as labels.
+        intensity_range: the value range of float images for saliency; None: per image.
+        validate: run the value checks that read back from the device (one read a call).
+        kernels: ``"auto"`` (Triton on CUDA), ``"triton"`` or ``"torch"``.
+        cuda_graph: capture the forward on CUDA once per input signature and replay it.
+
+    Raises:
+        TypeError: an option of the wrong type.
+        ValueError: an option out of range, or ``compactness`` beside a backend object.
+    """
 
     n_segments: tuple[int, int] = (30, 80)
     compactness: float | None = None
@@ -98,11 +130,25 @@ class HSMixOptions:
             )
 
     def replace(self, **changes: Any) -> HSMixOptions:
-        """These options with ``changes``, checked again."""
+        """These options with ``changes``, checked again.
+
+        Args:
+            **changes: options by name.
+
+        Returns:
+            A new :class:`HSMixOptions`.
+        """
         return dataclasses.replace(self, **changes)
 
     def describe(self, **shown: object) -> str:
-        """``name=value`` pairs of the options, in order; ``shown`` replaces the value shown
-        for some (the built backend for the name ``superpixels``, say)."""
+        """The options as ``name=value`` pairs, in order (a module's ``repr``).
+
+        Args:
+            **shown: values to show instead of an option's own (the built backend for the
+                name ``superpixels``, say).
+
+        Returns:
+            The pairs, comma-separated.
+        """
         names = [f.name for f in dataclasses.fields(self)]
         return ", ".join(f"{n}={shown[n] if n in shown else repr(getattr(self, n))}" for n in names)

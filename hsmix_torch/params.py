@@ -54,6 +54,13 @@ class HSMixParams:
         return self.segments
 
     def to(self, device: torch.device | str) -> HSMixParams:
-        """A copy with every tensor on ``device``."""
+        """A copy with every tensor on ``device``.
+
+        Args:
+            device: where the copy lives.
+
+        Returns:
+            The params on ``device``.
+        """
         moved = {f.name: getattr(self, f.name) for f in fields(self)}
         return HSMixParams(**{k: None if v is None else v.to(device) for k, v in moved.items()})

@@ -79,6 +79,14 @@ def draw(
         p_soft: for ``output="either"``, the probability of the soft mix per sample.
         device: where to draw; ``generator``, if given, must live there.
         generator: the source of randomness; the device's default generator when None.
+
+    Returns:
+        The :class:`RandomDraws` of a batch of ``batch_size``.
+
+    Raises:
+        TypeError: an argument of the wrong type (a ``generator`` that is no
+            ``torch.Generator``).
+        ValueError: an argument out of range, a generator on another device.
     """
     check_int(batch_size, "batch_size", minimum=0)
     n_range = segment_range(n_segments)
@@ -96,9 +104,18 @@ def segment_counts(
     device: torch.device,
     generator: torch.Generator | None,
 ) -> Tensor:
-    """``[B]`` int64 superpixel counts drawn uniformly from the inclusive ``(min, max)``
-    range: the counts of :func:`draw`, and of the workers' superpixels
-    (:class:`~hsmix_torch.SuperpixelCollate`)."""
+    """Superpixel counts drawn uniformly from an inclusive range: the counts of
+    :func:`draw`, and of the workers' superpixels (:class:`~hsmix_torch.SuperpixelCollate`).
+
+    Args:
+        batch_size: B.
+        n_segments: the inclusive ``(min, max)``, checked by the caller.
+        device: where to draw.
+        generator: the source of randomness, on ``device`` (None: the default one).
+
+    Returns:
+        ``[B]`` int64 counts.
+    """
     lo, hi = n_segments
     return torch.randint(lo, hi + 1, (batch_size,), device=device, generator=generator)
 
@@ -133,7 +150,20 @@ def draw_for(
     images: Tensor, options: HSMixOptions, generator: torch.Generator | None
 ) -> RandomDraws:
     """:func:`draw` for a batch of ``images`` with HSMix's ``options`` (checked when the
-    module was made), on the images' device; ``generator`` must live there."""
+    module was made), on the images' device.
+
+    Args:
+        images: ``[B, C, *S]``, checked by the caller.
+        options: the module's options.
+        generator: the source of randomness, on the images' device, or None.
+
+    Returns:
+        The :class:`RandomDraws` of the batch.
+
+    Raises:
+        TypeError: a ``generator`` that is no ``torch.Generator``.
+        ValueError: a generator on another device.
+    """
     return _draw(
         images.shape[0],
         options.n_segments,

@@ -155,11 +155,21 @@ class FlatBatch:
         return self.leaves[self.image].shape[0]
 
     def rebuild(self, new: dict[int, Tensor], times: int) -> Any:
-        """The structure with leaves ``new[i]`` (wrapped like the leaves they replace) and,
-        when ``times > 1``, every other per-sample entry repeated ``times`` over (the rule
-        of the module docstring). Leaves are replaced by their place, never by identity:
-        an entry that holds the same tensor object as the image (the un-augmented image kept
-        for a consistency loss) follows the per-sample rule like any other."""
+        """The structure with some leaves replaced and the rest following the batch.
+
+        Leaves are replaced by their place, never by identity: an entry that holds the same
+        tensor object as the image (the un-augmented image kept for a consistency loss)
+        follows the per-sample rule like any other.
+
+        Args:
+            new: ``{leaf index: tensor}``; each is wrapped like the leaf it replaces
+                (``tv_tensors`` keep their type).
+            times: how many batches the output holds (2 for ``output="both"``): every other
+                per-sample entry is repeated ``times`` over (the rule of the module docstring).
+
+        Returns:
+            The batch in the caller's structure (same containers, keys and order).
+        """
         replaced = {self.paths[i]: wrap_like(t, self.leaves[i]) for i, t in new.items()}
         fields = {self.paths[i] for i in (self.image, *self.masks)}
         walk = _Walk(self.batch_size, times, replaced, fields, self.fields or BatchFields())
@@ -371,7 +381,17 @@ def locate(batch: Any, fields: BatchFields | None = None, root: str = "batch") -
 
 def retype_like(batch: Any, sample: Any) -> Any:
     """``batch`` with the tensor types of one of its samples: ``default_collate`` stacks
-    ``tv_tensors`` into plain tensors, and the image and masks are found by their type."""
+    ``tv_tensors`` into plain tensors, and the image and masks are found by their type.
+
+    Args:
+        batch: a collated batch.
+        sample: one of the samples it was collated from.
+
+    Returns:
+        ``batch`` with each plain tensor wrapped as the ``tv_tensors`` type of the sample's
+        leaf in its place; ``batch`` itself when torchvision is not imported or the
+        structures differ.
+    """
     tv = sys.modules.get("torchvision.tv_tensors")
     if tv is None:
         return batch

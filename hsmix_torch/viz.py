@@ -32,9 +32,15 @@ PLANES = {"axial (D)": 0, "coronal (H)": 1, "sagittal (W)": 2}
 
 
 def to_rgb(image: Tensor) -> np.ndarray:
-    """``[C, H, W]`` (float in [0, 1] or uint8) -> ``H x W x 3`` float array in [0, 1].
+    """An image as an array matplotlib shows.
 
     Grey is repeated; images with other than 1 or 3 channels show their channel mean.
+
+    Args:
+        image: ``[C, H, W]`` float in [0, 1] (clipped) or uint8, on any device.
+
+    Returns:
+        ``H x W x 3`` float32 array in [0, 1].
     """
     x = image.detach().float().cpu()
     if image.dtype == torch.uint8:
@@ -45,7 +51,14 @@ def to_rgb(image: Tensor) -> np.ndarray:
 
 
 def boundaries(labels: Tensor) -> np.ndarray:
-    """``[H, W]`` labels -> bool ``H x W``: True where the right or lower neighbour differs."""
+    """Where superpixels meet.
+
+    Args:
+        labels: ``[H, W]`` integer labels.
+
+    Returns:
+        ``H x W`` bool array, True where the right or lower neighbour has another label.
+    """
     lab = labels.detach().cpu().numpy()
     edge = np.zeros(lab.shape, dtype=bool)
     edge[:, :-1] |= lab[:, 1:] != lab[:, :-1]
@@ -56,7 +69,16 @@ def boundaries(labels: Tensor) -> np.ndarray:
 def draw_boundaries(
     image: Tensor, labels: Tensor, color: tuple[float, float, float] = (1, 1, 0)
 ) -> np.ndarray:
-    """``[C, H, W]`` image with the boundaries of ``[H, W]`` labels drawn in ``color``."""
+    """An image with superpixel boundaries drawn on.
+
+    Args:
+        image: ``[C, H, W]`` float in [0, 1] or uint8.
+        labels: ``[H, W]`` integer labels.
+        color: RGB in [0, 1] of the boundary pixels.
+
+    Returns:
+        ``H x W x 3`` float32 array in [0, 1].
+    """
     rgb = to_rgb(image).copy()
     rgb[boundaries(labels)] = color
     return rgb
@@ -67,8 +89,17 @@ def overlay_mask(
 ) -> np.ndarray:
     """``[C, H, W]`` image with a mask blended on in ``color``: ``alpha * strength``.
 
-    ``mask`` is ``[H, W]`` (integer: label > 0) or ``[K, H, W]`` (soft: foreground strength,
-    see :func:`foreground`), so soft masks show as partial tints.
+    Soft masks show as partial tints.
+
+    Args:
+        image: ``[C, H, W]`` float in [0, 1] or uint8.
+        mask: ``[H, W]`` (integer: label > 0) or ``[K, H, W]`` (soft: foreground strength,
+            see :func:`foreground`).
+        color: RGB in [0, 1] of the tint.
+        alpha: the tint's weight where the foreground strength is 1.
+
+    Returns:
+        ``H x W x 3`` float array in [0, 1].
     """
     rgb = to_rgb(image)
     weight = alpha * foreground(mask)[..., None]
@@ -78,8 +109,13 @@ def overlay_mask(
 def foreground(mask: Tensor) -> np.ndarray:
     """Foreground strength of one mask as ``H x W`` floats in [0, 1].
 
-    ``[H, W]`` integer maps: label > 0. ``[K, H, W]`` maps: ``1 - mask[0]`` for K >= 2 (the
-    probability of not being background), ``mask[0]`` for K = 1.
+    Args:
+        mask: ``[H, W]`` integer map (foreground: label > 0) or ``[K, H, W]`` float map
+            (``1 - mask[0]`` for K >= 2, the probability of not being background;
+            ``mask[0]`` for K = 1).
+
+    Returns:
+        ``H x W`` float32 array.
     """
     m = mask.detach().float().cpu()
     if m.ndim == 2:
@@ -110,6 +146,9 @@ def plot_mix(
         saliency: optional ``[B, 1, H, W]`` saliency of the inputs.
         rows: at most this many samples are drawn.
         path: if given, the figure is saved there (PNG).
+
+    Returns:
+        The matplotlib figure.
     """
     import matplotlib
 
@@ -179,8 +218,16 @@ def _finish(fig: Figure, path: str | Path | None) -> Figure:
 
 
 def orthogonal_slices(volume: Tensor, centre: tuple[int, int, int]) -> list[Tensor]:
-    """The three slices of ``[..., D, H, W]`` through voxel ``centre``: ``[..., H, W]``,
-    ``[..., D, W]`` and ``[..., D, H]`` (the planes of :data:`PLANES`, in their order)."""
+    """The three orthogonal slices of a volume through one voxel.
+
+    Args:
+        volume: ``[..., D, H, W]``.
+        centre: the voxel ``(d, h, w)`` the slices pass through.
+
+    Returns:
+        ``[..., H, W]``, ``[..., D, W]`` and ``[..., D, H]`` views (the planes of
+        :data:`PLANES`, in their order).
+    """
     return [volume.select(volume.ndim - 3 + axis, centre[axis]) for axis in PLANES.values()]
 
 
@@ -219,6 +266,12 @@ def plot_volume_mix(
         hard_images, hard_masks, soft_images, soft_masks: the two branches' outputs (B each).
         rows: at most this many samples are drawn.
         path: if given, the figure is saved there (PNG).
+
+    Returns:
+        The matplotlib figure.
+
+    Raises:
+        ValueError: ``images`` are not volumes.
     """
     import matplotlib
 

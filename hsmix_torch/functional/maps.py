@@ -77,6 +77,14 @@ def mix_maps(
         kernels: ``"auto"`` (Triton kernels on CUDA for the saliency and hard maps, torch
             ops elsewhere), ``"triton"`` or ``"torch"`` (:mod:`hsmix_torch.kernels`); the
             same maps either way.
+
+    Returns:
+        The :class:`MixMaps`.
+
+    Raises:
+        TypeError: ``output`` or ``kernels`` not a string.
+        ValueError: an unknown ``output``; neither or both of ``saliency`` and
+            ``region_weights`` for a soft map; ``soft`` given other than for ``"either"``.
     """
     check_choice(output, "output", OUTPUTS)
     if output != "hard" and (saliency is None) == (region_weights is None):

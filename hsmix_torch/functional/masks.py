@@ -54,6 +54,14 @@ def one_hot(labels: Tensor, num_classes: int, ignore_index: int | None = None) -
     soft-target cross-entropy or Dice loss. Labels must lie in ``[0, num_classes)`` (or equal
     ``ignore_index``); that is checked by :func:`prepare_mask`.
 
+    Args:
+        labels: ``[B, *S]`` integer (or whole-number float) class map.
+        num_classes: ``K``, the number of classes.
+        ignore_index: a label that becomes the all-zero vector; None: no such label.
+
+    Returns:
+        ``[B, K, *S]`` float32, one 1 per pixel (none at ``ignore_index``).
+
     Example:
         >>> one_hot(torch.tensor([[[0, 2]]]), 3)[0, :, 0]
         tensor([[1., 0.],
@@ -102,6 +110,15 @@ def prepare_mask(
         dense: mix a float map as numbers whatever its channels (weight maps).
         name: the mask as the caller wrote it (``masks``, ``batch['label']``), for errors.
         float_labels: one-channel float maps are label maps even without ``num_classes``.
+
+    Returns:
+        The :class:`MaskLayout`: class maps as ``[B, *S]`` int64 (one-hot on demand when
+        ``one_hot_classes``), float maps as ``[B, K, *S]`` numbers.
+
+    Raises:
+        TypeError: ``mask`` is not a tensor, or is complex.
+        ValueError: its shape does not match the images, or a soft mix of class maps has no
+            ``num_classes``.
     """
     if not isinstance(mask, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(mask).__name__}")
@@ -148,7 +165,16 @@ def prepare_mask(
 
 
 def restore_mask(mixed: Tensor, layout: MaskLayout) -> Tensor:
-    """A mixed working-layout mask back in the caller's layout (class maps, ``[B, *S]``)."""
+    """A mixed working-layout mask back in the caller's layout.
+
+    Args:
+        mixed: the mixed mask in the working layout of ``layout``.
+        layout: what :func:`prepare_mask` returned for the caller's mask.
+
+    Returns:
+        Class maps in the caller's shape and dtype (hard mix), one-hot ``[B, K, *S]`` float32
+        (soft mix of class maps), or float maps in the caller's shape.
+    """
     if layout.as_index:
         return mixed.reshape(mixed.shape[:1] + layout.shape[1:]).to(layout.dtype)
     if layout.classes is not None:

@@ -71,16 +71,23 @@ def mix_batch(
     *,
     kernels: Kernels = "auto",
 ) -> Tensor:
-    """Mix a batch ``[B, *, *S]`` with the partners' rows as ``output`` asks: the hard mix
-    (``"hard"``), the soft mix (``"soft"``), each sample's choice of ``soft`` [B] bool
-    (``"either"``), or the hard batch then the soft batch (``"both"``, ``[2B, *, *S]``).
+    """Mix a batch with the partners' rows as ``output`` asks.
 
-    ``hard_mask`` ``[B, *S]`` bool is ``M`` and ``soft_lambda`` ``[B, *S]`` float ``L``; the
-    dtype of ``a`` is kept (see :func:`hard_mix` and :func:`soft_mix`). ``kernels``:
-    ``"auto"`` (one Triton kernel on CUDA, torch ops elsewhere and for tensors that
-    require grad), ``"triton"`` or ``"torch"``; the Triton mix equals the torch ops within
-    one float32 rounding of ``torch.lerp``'s product where the interpreter runs it (a GPU
-    fuses the multiply-add as ``torch.lerp`` does).
+    Args:
+        a: ``[B, *, *S]`` of any dtype (kept: see :func:`hard_mix` and :func:`soft_mix`).
+        partner: ``[B]`` int64, each sample's partner.
+        hard_mask: ``[B, *S]`` bool ``M``.
+        soft_lambda: ``[B, *S]`` float ``L``.
+        output: ``"hard"``, ``"soft"``, ``"either"`` (each sample's choice of ``soft``) or
+            ``"both"`` (the hard batch then the soft batch).
+        soft: ``[B]`` bool, the soft mix per sample (``"either"``).
+        kernels: ``"auto"`` (one Triton kernel on CUDA, torch ops elsewhere and for tensors
+            that require grad), ``"triton"`` or ``"torch"``; the Triton mix equals the torch
+            ops within one float32 rounding of ``torch.lerp``'s product where the
+            interpreter runs it (a GPU fuses the multiply-add as ``torch.lerp`` does).
+
+    Returns:
+        ``[B, *, *S]``, or ``[2B, *, *S]`` for ``"both"``, in the dtype of ``a``.
     """
 
     def load() -> Callable[..., Tensor]:
@@ -135,10 +142,19 @@ def mix_classes(
     *,
     kernels: Kernels = "auto",
 ) -> Tensor:
-    """Integer class maps ``[B, *S]`` mixed one-hot: :func:`mix_batch` of
-    :func:`~hsmix_torch.functional.masks.one_hot` (the ignored label an all-zero vector),
-    ``[B' , K, *S]`` float32, without the one-hot copy (``kernels`` as for
-    :func:`mix_batch`)."""
+    """Integer class maps mixed one-hot: :func:`mix_batch` of
+    :func:`~hsmix_torch.functional.one_hot` (the ignored label an all-zero vector), without
+    the one-hot copy.
+
+    Args:
+        labels: ``[B, *S]`` integer class maps in ``[0, num_classes)`` (or the ignored label).
+        partner, hard_mask, soft_lambda, output, soft, kernels: as for :func:`mix_batch`.
+        num_classes: K.
+        ignore_index: the ignored label, or None.
+
+    Returns:
+        ``[B', K, *S]`` float32 (``B' = 2B`` for ``"both"``).
+    """
 
     def load() -> Callable[..., Tensor]:
         from ..kernels.mixing import mix_classes as kernel

@@ -39,7 +39,14 @@ def superpixel_mask(labels: Tensor, selected: Tensor) -> Tensor:
 
 
 def single_region(labels: Tensor) -> Tensor:
-    """``[B]`` bool: True where a ``[B, *S]`` label map holds one label only."""
+    """Which label maps hold one label only (nothing to mix region by region).
+
+    Args:
+        labels: ``[B, *S]`` integer label maps.
+
+    Returns:
+        ``[B]`` bool, True where every pixel of the image has the same label.
+    """
     flat = labels.reshape(labels.shape[0], -1)
     return flat.amin(dim=1) == flat.amax(dim=1)
 
@@ -117,6 +124,9 @@ def region_reduce(
 
     Returns:
         ``(reduced [B, R] float64, counts [B, R] int64)``; empty regions reduce to 0.
+
+    Raises:
+        ValueError: ``reduce`` is neither ``"sum"`` nor ``"mean"``.
     """
     if reduce not in ("sum", "mean"):
         raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}")

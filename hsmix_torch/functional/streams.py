@@ -47,6 +47,13 @@ def region_uniforms(key: Tensor, num_labels: int) -> Tensor:
         key: ``[B]`` int64 keys in ``[0, 2**32)`` (:attr:`RandomDraws.region_key`).
         num_labels: how many labels to cover; the value of label ``k`` does not depend on it.
 
+    Returns:
+        ``[B, num_labels]`` float32 in ``(0, 1)``.
+
+    Raises:
+        TypeError: ``key`` not an integer tensor, ``num_labels`` not an int.
+        ValueError: ``key`` not ``[B]``, ``num_labels`` < 0.
+
     Example:
         >>> key = torch.tensor([7, 7, 8])
         >>> u = region_uniforms(key, 5)
@@ -76,6 +83,18 @@ def region_beta(key: Tensor, num_labels: int, alpha: float, attempts: int = 12) 
     ``alpha < 1`` through ``Gamma(alpha + 1) * U**(1 / alpha)``. Each attempt is accepted
     with probability above 0.95, so ``attempts`` tries leave a rejected value with
     probability below ``0.05 ** attempts`` (then the last proposal is kept).
+
+    Args:
+        key: ``[B]`` int64 keys, as for :func:`region_uniforms`.
+        num_labels: how many labels to cover.
+        alpha: the Beta distribution's parameter (> 0).
+        attempts: the rejection sampler's tries per variate.
+
+    Returns:
+        ``[B, num_labels]`` float32 in ``[0, 1]``.
+
+    Raises:
+        TypeError, ValueError: as :func:`region_uniforms`, and ``alpha`` not a number > 0.
     """
     _check_key(key, num_labels)
     alpha = check_number(alpha, "alpha", positive=True)

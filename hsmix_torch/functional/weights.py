@@ -19,6 +19,10 @@ def relative_saliency(saliency_a: Tensor, saliency_b: Tensor, eps: float = 1e-4)
 
     Args:
         saliency_a, saliency_b: ``[B, *S]`` (or ``[B, 1, *S]``) float maps in ``[0, 1]``.
+        eps: keeps the share defined where both maps are 0.
+
+    Returns:
+        The share, in the shape and dtype of the inputs.
     """
     return saliency_b / (saliency_a + saliency_b + eps)
 

@@ -71,7 +71,11 @@ _TRITON_FOUND = importlib.util.find_spec("triton") is not None
 
 
 def triton_available() -> bool:
-    """True when Triton can be imported (CUDA builds of torch ship it)."""
+    """Whether Triton can be imported (CUDA builds of torch ship it).
+
+    Returns:
+        True when the ``triton`` package is installed.
+    """
     return _TRITON_FOUND
 
 
@@ -80,16 +84,36 @@ def _interpreting() -> bool:
 
 
 def check_kernels(kernels: object) -> str:
-    """``kernels`` as given; a TypeError (not a string) or ValueError naming the choices."""
+    """Check a ``kernels=`` option.
+
+    Args:
+        kernels: the value given; one of ``"auto"``, ``"triton"``, ``"torch"``.
+
+    Returns:
+        ``kernels``, unchanged.
+
+    Raises:
+        TypeError: ``kernels`` is not a string.
+        ValueError: it is not one of the choices (the error names them).
+    """
     return check_choice(kernels, "kernels", KERNELS)
 
 
 def resolve_kernels(kernels: str, device: torch.device) -> Literal["triton", "torch"]:
     """The implementation ``kernels`` picks for tensors on ``device``.
 
+    Args:
+        kernels: ``"auto"`` (Triton on CUDA tensors, torch ops elsewhere), ``"triton"`` or
+            ``"torch"``.
+        device: the device of the tensors the kernels will run on.
+
+    Returns:
+        ``"triton"`` or ``"torch"``.
+
     Raises:
-        ValueError: ``kernels="triton"`` where Triton cannot run (not installed; CPU tensors
-            without ``TRITON_INTERPRET=1``; other devices).
+        TypeError: ``kernels`` is not a string.
+        ValueError: ``kernels`` is not a choice, or is ``"triton"`` where Triton cannot
+            run (not installed; CPU tensors without ``TRITON_INTERPRET=1``; other devices).
     """
     check_kernels(kernels)
     if kernels == "torch":
@@ -113,9 +137,20 @@ def resolve_kernels(kernels: str, device: torch.device) -> Literal["triton", "to
 def with_fallback(
     name: str, kernel: Callable[..., T], reference: Callable[..., T]
 ) -> Callable[..., T]:
-    """``kernel``, falling back to its torch-ops ``reference`` (with a warning, once per
-    process) if it fails, e.g. to compile on a GPU or Triton version it was not built on.
-    For ``kernels="auto"`` only: ``"triton"`` lets the error through."""
+    """``kernel``, falling back to its torch-ops ``reference`` if it fails.
+
+    A failure (e.g. to compile on a GPU or Triton version it was not built on) warns once per
+    process and uses ``reference`` from then on. For ``kernels="auto"`` only: ``"triton"``
+    lets the error through.
+
+    Args:
+        name: the kernel's name, for the warning and the once-per-process record.
+        kernel: the Triton implementation.
+        reference: the torch-ops implementation it must equal.
+
+    Returns:
+        A callable with the signature of both.
+    """
 
     def run(*args: object, **kwargs: object) -> T:
         if name not in _FAILED:
@@ -141,9 +176,22 @@ def choose(
     reference: Callable[..., T],
     load: Callable[[], Callable[..., T]],
 ) -> Callable[..., T]:
-    """The implementation ``kernels`` picks on ``device``: the torch-ops ``reference``, or
-    the Triton kernel ``load()`` imports (only then: the kernel modules must be imported
-    after ``TRITON_INTERPRET`` is set), with the fallback for ``"auto"``."""
+    """The implementation ``kernels`` picks on ``device``.
+
+    Args:
+        name: the kernel's name (see :func:`with_fallback`).
+        kernels: ``"auto"``, ``"triton"`` or ``"torch"``.
+        device: the device of the tensors.
+        reference: the torch-ops implementation.
+        load: imports and returns the Triton kernel; called only when it is picked (the
+            kernel modules must be imported after ``TRITON_INTERPRET`` is set).
+
+    Returns:
+        ``reference``, the Triton kernel, or (``"auto"``) the kernel with the fallback.
+
+    Raises:
+        ValueError: see :func:`resolve_kernels`.
+    """
     if resolve_kernels(kernels, device) == "torch":
         return reference
     kernel = load()

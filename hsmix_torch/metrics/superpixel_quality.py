@@ -63,8 +63,20 @@ LabelMap = Tensor | np.ndarray
 
 
 def boundary_recall(labels: LabelMap, truth: LabelMap, tolerance: int = 2) -> float:
-    """Fraction of ground-truth boundary pixels with a superpixel boundary within a
-    ``(2 * tolerance + 1)^A`` box (A: 2 or 3 axes). 1.0 when the truth has no boundary."""
+    """Fraction of ground-truth boundary pixels with a superpixel boundary nearby.
+
+    Args:
+        labels: ``[H, W]`` or ``[D, H, W]`` integer superpixel labels (tensor or array).
+        truth: integer ground-truth classes of the same shape.
+        tolerance: half the side of the ``(2 * tolerance + 1)^A`` box searched (A: 2 or 3
+            axes), in pixels.
+
+    Returns:
+        The recall in ``[0, 1]``; 1.0 when the truth has no boundary.
+
+    Raises:
+        ValueError: ``labels`` and ``truth`` differ in shape or are not 2-D or 3-D.
+    """
     labels, truth = _as_tensor(labels), _as_tensor(truth)
     _check(labels, truth)
     gt_edge = _boundary(truth)
@@ -76,8 +88,20 @@ def boundary_recall(labels: LabelMap, truth: LabelMap, tolerance: int = 2) -> fl
     return float((gt_edge & near).sum() / gt_edge.sum())
 
 
-def undersegmentation_error(labels: Tensor | np.ndarray, truth: Tensor | np.ndarray) -> float:
-    """Neubert-Protzel: sum over overlaps of ``min(overlap, superpixel - overlap)``, over N."""
+def undersegmentation_error(labels: LabelMap, truth: LabelMap) -> float:
+    """Undersegmentation error (Neubert and Protzel): how far superpixels leak across classes.
+
+    Args:
+        labels: ``[H, W]`` or ``[D, H, W]`` integer superpixel labels (tensor or array).
+        truth: integer ground-truth classes of the same shape.
+
+    Returns:
+        The sum over superpixel-class overlaps of ``min(overlap, superpixel - overlap)``,
+        divided by the number of pixels: 0 for superpixels inside one class each.
+
+    Raises:
+        ValueError: ``labels`` and ``truth`` differ in shape or are not 2-D or 3-D.
+    """
     labels, truth = _as_tensor(labels), _as_tensor(truth)
     _check(labels, truth)
     table = _contingency(labels, truth)
@@ -86,15 +110,33 @@ def undersegmentation_error(labels: Tensor | np.ndarray, truth: Tensor | np.ndar
 
 
 def achievable_segmentation_accuracy(labels: LabelMap, truth: LabelMap) -> float:
-    """Accuracy of the best segmentation that gives each superpixel a single class."""
+    """Accuracy of the best segmentation that gives each superpixel a single class.
+
+    Args:
+        labels: ``[H, W]`` or ``[D, H, W]`` integer superpixel labels (tensor or array).
+        truth: integer ground-truth classes of the same shape.
+
+    Returns:
+        The accuracy in ``[0, 1]``: the share of pixels in the majority class of their
+        superpixel.
+
+    Raises:
+        ValueError: ``labels`` and ``truth`` differ in shape or are not 2-D or 3-D.
+    """
     labels, truth = _as_tensor(labels), _as_tensor(truth)
     _check(labels, truth)
     return float(_contingency(labels, truth).amax(1).sum() / labels.numel())
 
 
-def fragmented_fraction(labels: Tensor | np.ndarray) -> float:
-    """Fraction of labels made of more than one face-connected piece (4-connected in 2-D,
-    6-connected in 3-D; needs scikit-image)."""
+def fragmented_fraction(labels: LabelMap) -> float:
+    """Fraction of labels made of more than one face-connected piece (needs scikit-image).
+
+    Args:
+        labels: ``[H, W]`` (4-connectivity) or ``[D, H, W]`` (6-connectivity) integer labels.
+
+    Returns:
+        The share of labels in ``[0, 1]`` that are split into pieces.
+    """
     from skimage.measure import label as connected
 
     lab = _as_tensor(labels).numpy()
@@ -108,7 +150,15 @@ def fragmented_fraction(labels: Tensor | np.ndarray) -> float:
 
 @dataclass
 class SuperpixelQuality:
-    """Quality of one label map: ASA, boundary recall, UE, fragmentation, segment count."""
+    """Quality of one label map against a ground truth (see :func:`superpixel_quality`).
+
+    Attributes:
+        asa: :func:`achievable_segmentation_accuracy`.
+        boundary_recall: :func:`boundary_recall`.
+        undersegmentation_error: :func:`undersegmentation_error`.
+        fragmented: :func:`fragmented_fraction`.
+        n_segments: the number of distinct labels.
+    """
 
     asa: float
     boundary_recall: float
@@ -117,11 +167,20 @@ class SuperpixelQuality:
     n_segments: int
 
 
-def superpixel_quality(
-    labels: Tensor | np.ndarray, truth: Tensor | np.ndarray, tolerance: int = 2
-) -> SuperpixelQuality:
-    """All measures for one ``[H, W]`` (or ``[D, H, W]``) label map against a ground truth
-    of the same shape."""
+def superpixel_quality(labels: LabelMap, truth: LabelMap, tolerance: int = 2) -> SuperpixelQuality:
+    """All measures for one label map against a ground truth.
+
+    Args:
+        labels: ``[H, W]`` or ``[D, H, W]`` integer superpixel labels (tensor or array).
+        truth: integer ground-truth classes of the same shape.
+        tolerance: see :func:`boundary_recall`.
+
+    Returns:
+        The :class:`SuperpixelQuality`.
+
+    Raises:
+        ValueError: ``labels`` and ``truth`` differ in shape or are not 2-D or 3-D.
+    """
     return SuperpixelQuality(
         asa=achievable_segmentation_accuracy(labels, truth),
         boundary_recall=boundary_recall(labels, truth, tolerance),
@@ -132,7 +191,17 @@ def superpixel_quality(
 
 
 def average_quality(scores: list[SuperpixelQuality]) -> dict[str, float]:
-    """Mean of every measure over a list of per-image qualities."""
+    """Mean of every measure over a list of per-image qualities.
+
+    Args:
+        scores: one :class:`SuperpixelQuality` per image.
+
+    Returns:
+        ``{measure: mean}`` for every field of :class:`SuperpixelQuality`.
+
+    Raises:
+        ValueError: ``scores`` is empty.
+    """
     if not scores:
         raise ValueError("scores must hold at least one SuperpixelQuality")
     return {f.name: float(np.mean([getattr(q, f.name) for q in scores])) for f in fields(scores[0])}

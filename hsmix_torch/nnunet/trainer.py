@@ -73,16 +73,29 @@ class nnUNetTrainerHSMix(nnUNetTrainer):  # noqa: N801 (nnU-Net's naming)
     """nnU-Net's trainer with HSMix on every training batch: B in, B out (``output="either"``:
     each sample hard- or soft-mixed), soft targets trained with :class:`SoftTargetLoss`.
 
-    The batch size nnU-Net planned is kept, so its GPU memory plan holds. Attributes after
-    ``initialize()``: ``hsmix`` (the :class:`~hsmix_torch.HSMix` module), ``hsmix_generator``
-    (None: torch's default generator; set a ``torch.Generator`` on the trainer's device to
-    replay the mixes) and ``train_loss`` (the loss of the mixed batches; ``loss`` stays
-    nnU-Net's, for validation).
+    The batch size nnU-Net planned is kept, so its GPU memory plan holds. HSMix options come
+    from the class attribute ``hsmix_options``, updated by the environment variable
+    ``HSMIX_NNUNET_OPTIONS`` (JSON); the classes, ignore label and regions come from dataset.json.
+
+    Args:
+        plans, configuration, fold, dataset_json, device: nnU-Net's trainer arguments, as
+            ``nnUNetv2_train -tr nnUNetTrainerHSMix`` passes them.
+
+    Attributes:
+        hsmix: the :class:`~hsmix_torch.HSMix` module (after ``initialize()``).
+        hsmix_generator: None (torch's default generator), or a ``torch.Generator`` on the
+            trainer's device to replay the mixes.
+        train_loss: the loss of the mixed batches; ``loss`` stays nnU-Net's, for validation.
     """
 
     hsmix_options: ClassVar[dict[str, Any]] = {"output": "either"}
 
     def initialize(self) -> None:
+        """nnU-Net's set-up, then the HSMix module and the loss of the mixed batches.
+
+        Raises:
+            ValueError: the options set what dataset.json decides (classes, ignore label).
+        """
         super().initialize()
         options = {**self.hsmix_options, **_options_from_environment()}
         clash = sorted(set(options) & set(_FROM_DATASET))
@@ -150,6 +163,8 @@ class nnUNetTrainerHSMix(nnUNetTrainer):  # noqa: N801 (nnU-Net's naming)
         return data, [_resample(mixed, t.shape[2:], self.soft_targets) for t in scales]
 
     def train_step(self, batch: dict) -> dict:
+        """nnU-Net's training step on the mixed batch (:meth:`hsmix_batch`), with
+        ``train_loss``."""
         data, target = self.hsmix_batch(batch["data"], batch["target"])
         validation_loss, self.loss = self.loss, self.train_loss
         try:
@@ -159,14 +174,22 @@ class nnUNetTrainerHSMix(nnUNetTrainer):  # noqa: N801 (nnU-Net's naming)
 
 
 class nnUNetTrainerHSMixHard(nnUNetTrainerHSMix):  # noqa: N801
-    """Hard mixes only: integer targets and nnU-Net's own loss (``output="hard"``)."""
+    """Hard mixes only: integer targets and nnU-Net's own loss (``output="hard"``).
+
+    Args:
+        plans, configuration, fold, dataset_json, device: see :class:`nnUNetTrainerHSMix`.
+    """
 
     hsmix_options: ClassVar[dict[str, Any]] = {"output": "hard"}
 
 
 class nnUNetTrainerHSMix2B(nnUNetTrainerHSMix):  # noqa: N801
     """The published output: the hard batch then the soft batch, 2B samples a step
-    (``output="both"``; twice the planned batch on the GPU)."""
+    (``output="both"``; twice the planned batch on the GPU).
+
+    Args:
+        plans, configuration, fold, dataset_json, device: see :class:`nnUNetTrainerHSMix`.
+    """
 
     hsmix_options: ClassVar[dict[str, Any]] = {"output": "both"}
 

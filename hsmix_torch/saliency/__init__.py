@@ -79,7 +79,21 @@ def get_saliency(saliency: str | SaliencyFn, kernels: Kernels = "auto") -> Salie
 
 def saliency_maps(saliency: str | SaliencyFn, kernels: Kernels = "auto") -> SaliencyFn:
     """:func:`get_saliency`'s map for images that were checked already (HSMix checks a
-    call's batch once): the same values, without a second check."""
+    call's batch once): the same values, without a second check.
+
+    Args:
+        saliency: a name of :data:`NAMES` or a callable ``images -> [B, 1, *S]`` (returned
+            as it is).
+        kernels: ``"auto"``, ``"triton"`` or ``"torch"`` for the fine-grained map.
+
+    Returns:
+        A callable ``[B, C, *S] -> [B, 1, *S]``.
+
+    Raises:
+        TypeError: ``saliency`` is neither a string nor a callable, or ``kernels`` is not a
+            string.
+        ValueError: ``saliency`` or ``kernels`` is not one of the choices.
+    """
     check_kernels(kernels)
     if callable(saliency):
         return saliency

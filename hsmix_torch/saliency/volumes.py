@@ -38,12 +38,24 @@ __all__ = ["by_rank", "per_slice", "spectral_residual_3d"]
 class per_slice:  # noqa: N801 - used like a function: per_slice(fn)
     """A 2-D map ``[N, C, H, W] -> [N, 1, H, W]`` made to take volumes too: each slice along
     D of ``[B, C, D, H, W]`` is a 2-D image (``[B, 1, D, H, W]`` back). Images pass
-    straight through. A class, not a closure, so modules holding it pickle."""
+    straight through. A class, not a closure, so modules holding it pickle.
+
+    Args:
+        fn: the 2-D saliency map.
+    """
 
     def __init__(self, fn: Callable[[Tensor], Tensor]) -> None:
         self.fn = fn
 
     def __call__(self, images: Tensor) -> Tensor:
+        """The map of images, or of volumes slice by slice.
+
+        Args:
+            images: ``[B, C, H, W]`` or ``[B, C, D, H, W]`` float.
+
+        Returns:
+            ``[B, 1, H, W]`` or ``[B, 1, D, H, W]``, what ``fn`` gives per slice.
+        """
         if images.ndim != 5:
             return self.fn(images)
         b, c, d, h, w = images.shape

@@ -38,7 +38,14 @@ DEFAULT_COMPACTNESS_GREY = 0.1
 
 
 def default_compactness(channels: int) -> float:
-    """Compactness used when none is given: 8 for 3-channel (Lab) images, 0.1 otherwise."""
+    """Compactness used when none is given.
+
+    Args:
+        channels: the images' channels.
+
+    Returns:
+        8 for 3-channel (Lab) images, 0.1 otherwise (intensity units).
+    """
     return DEFAULT_COMPACTNESS_RGB if channels == 3 else DEFAULT_COMPACTNESS_GREY
 
 
@@ -47,6 +54,9 @@ class SuperpixelBackend:
 
     Subclasses implement :meth:`segment`; ``__call__`` validates the arguments, so every
     backend rejects bad input the same way.
+
+    Args:
+        compactness: SLIC's compactness (> 0), or ``None`` for :func:`default_compactness`.
 
     Attributes:
         name: the registry name.
@@ -62,7 +72,14 @@ class SuperpixelBackend:
         self.compactness = check_compactness(compactness)
 
     def compactness_for(self, channels: int) -> float:
-        """The compactness used for images with ``channels`` channels."""
+        """The compactness used for images with ``channels`` channels.
+
+        Args:
+            channels: the images' channels.
+
+        Returns:
+            ``compactness``, or :func:`default_compactness` of ``channels`` when it is None.
+        """
         return default_compactness(channels) if self.compactness is None else self.compactness
 
     def __call__(
@@ -73,12 +90,25 @@ class SuperpixelBackend:
         max_segments: int | None = None,
         spacing: Sequence[float] | None = None,
     ) -> Tensor:
-        """Label maps ``[B, *S]`` int64 for ``images [B, C, *S]`` and ``n_segments [B]``.
+        """Superpixel label maps of a batch, its arguments checked.
 
-        ``max_segments`` is an optional upper bound of ``n_segments`` known on the host (HSMix
-        passes its range's maximum); backends that size buffers from it then need no host
-        synchronisation to read ``n_segments`` from the device. ``spacing``: the voxel size
-        per spatial axis (scikit-image's meaning), or None for all 1.
+        Args:
+            images: ``[B, C, *S]`` float (``S``: ``(H, W)`` or ``(D, H, W)``); B may be 0.
+            n_segments: the wanted number of superpixels, a scalar or ``[B]``.
+            max_segments: an optional upper bound of ``n_segments`` known on the host (HSMix
+                passes its range's maximum); backends that size buffers from it then need no
+                host synchronisation to read ``n_segments`` from the device.
+            spacing: the voxel size per spatial axis (scikit-image's meaning), or None for
+                all 1.
+
+        Returns:
+            ``[B, *S]`` int64 labels on the images' device.
+
+        Raises:
+            TypeError: ``images`` is not a floating-point tensor.
+            ValueError: ``images`` has a shape, values or spatial axes the backend does not
+                take, ``spacing`` is not positive per axis, or ``n_segments`` is not a
+                scalar or ``[B]``.
         """
         check_images(images, allow_empty_batch=True)
         self.check_axes(images)
@@ -98,7 +128,15 @@ class SuperpixelBackend:
         return self.segment(images, n_segments, max_segments, spacing)
 
     def check_axes(self, images: Tensor) -> None:
-        """A ValueError unless the backend segments images with these spatial axes."""
+        """Check that the backend segments images with these spatial axes.
+
+        Args:
+            images: ``[B, C, *S]``.
+
+        Raises:
+            ValueError: the backend does not take ``len(S)`` spatial axes
+                (:attr:`spatial`).
+        """
         axes = images.ndim - 2
         if axes not in self.spatial:
             raise ValueError(
@@ -148,6 +186,10 @@ class CallableBackend(SuperpixelBackend):
     Images and volumes both reach it. A ``spacing`` other than None is passed on as the
     keyword ``spacing=`` (a tuple of floats, one per spatial axis), so a callable that is
     given volumes with a spacing must accept it.
+
+    Args:
+        fn: ``(images [B, C, *S], n_segments [B]) -> [B, *S]`` integer labels in
+            ``[0, prod(S))`` on the images' device; its output is checked.
     """
 
     name = "callable"
@@ -180,12 +222,26 @@ def check_labels(
     check_values: bool = True,
     checks: ValueChecks | None = None,
 ) -> Tensor:
-    """Check that ``labels`` is an integer ``[B, *S]`` map matching ``images`` ``[B, C, *S]``
-    (a ``[B, 1, *S]`` map is taken too); return int64.
+    """Check superpixel labels against the images they segment.
 
     Shapes, dtype and device are checked without synchronising. With ``check_values`` the
     range ``[0, prod(S))`` is checked too: added to ``checks`` (read back with the other
     value checks of a call), or read back here when no ``checks`` is given.
+
+    Args:
+        labels: ``[B, *S]`` (or ``[B, 1, *S]``) integer labels.
+        images: the ``[B, C, *S]`` images they segment.
+        name: ``labels`` as the caller wrote it, for errors.
+        check_values: check the range of the labels too.
+        checks: where to add the range check; None: run it here.
+
+    Returns:
+        The labels as ``[B, *S]`` int64.
+
+    Raises:
+        TypeError: ``labels`` is not an integer tensor.
+        ValueError: its shape or device differs from the images', or (``check_values``
+            without ``checks``) a label lies outside ``[0, prod(S))``.
     """
     if not isinstance(labels, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(labels).__name__}")

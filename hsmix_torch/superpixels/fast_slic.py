@@ -99,6 +99,12 @@ class FastSlicBackend(SuperpixelBackend):
     without Lab. Labels are contiguous ``0..K-1`` per image and come back on the images'
     device. fast-slic is 2-D only and has no pixel spacing: volumes and a ``spacing`` other
     than all 1 are a ValueError (``"auto"`` picks another backend for volumes).
+
+    Raises:
+        ImportError: fast-slic is not installed.
+        TypeError: an option is not a number.
+        ValueError: ``compactness`` is not > 0, ``min_size_factor`` outside ``[0, 1]`` or
+            ``num_threads`` neither -1 nor >= 1.
     """
 
     name = "fast_slic"

@@ -25,6 +25,9 @@ class GridBackend(SuperpixelBackend):
     Labels are row-major and contiguous. ``compactness`` has no meaning here and is
     ignored. Fully vectorised, on any device, with no host synchronisation when
     ``max_segments`` is given (HSMix gives it).
+
+    Args:
+        compactness: accepted for a uniform signature and ignored.
     """
 
     name = "grid"

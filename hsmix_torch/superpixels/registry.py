@@ -25,17 +25,29 @@ def _always() -> bool:
 def register_backend(
     name: str, factory: BackendFactory, available: Callable[[], bool] = _always
 ) -> None:
-    """Register ``factory(**options) -> SuperpixelBackend`` under ``name``.
+    """Register a backend under a name that :func:`get_backend` and ``HSMix`` accept.
 
-    ``available()`` says whether the backend can run here (its optional package imports).
+    Args:
+        name: the registry name (replaces a backend of that name).
+        factory: ``factory(**options) -> SuperpixelBackend``.
+        available: says whether the backend can run here (its optional package imports).
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        ValueError: ``name`` is empty or ``"auto"``.
     """
-    if not isinstance(name, str) or not name or name == "auto":
+    if not isinstance(name, str):
+        raise TypeError(f"backend name must be a string, got {type(name).__name__}")
+    if not name or name == "auto":
         raise ValueError(f"backend name must be a non-empty string other than 'auto', got {name!r}")
     _REGISTRY[name] = (factory, available)
 
 
 def available_backends() -> list[str]:
     """Names accepted by :func:`get_backend` (besides ``"auto"``) that can run here.
+
+    Returns:
+        The sorted names of the registered backends whose packages import.
 
     Example:
         >>> {"grid", "torch"} <= set(available_backends())
@@ -53,14 +65,21 @@ def skimage_available() -> bool:
 def resolve_auto(
     device: torch.device, spatial: int = 2, spacing: tuple[float, ...] | None = None
 ) -> str:
-    """The backend ``"auto"`` picks for images on ``device`` with ``spatial`` axes (2 for
-    images, 3 for volumes) and voxel ``spacing``.
+    """The backend ``"auto"`` picks.
 
     CUDA: ``"torch"`` (batched SLIC on the GPU, no host round trip; ``"auto"`` runs it in
     its ``sync_free`` mode), for images and volumes. Other devices: ``"fast_slic"`` for
     images without a spacing when fast-slic is installed (it is 2-D only and has no
     spacing), then ``"skimage"`` (natively 3-D, with spacing), else ``"torch"`` (no optional
     package needed, but slow on a CPU).
+
+    Args:
+        device: the images' device.
+        spatial: 2 for images, 3 for volumes.
+        spacing: the voxel size per spatial axis, or None for all 1.
+
+    Returns:
+        A registered backend name.
     """
     if device.type == "cuda":
         return "torch"
@@ -75,7 +94,12 @@ def resolve_auto(
 class AutoBackend(SuperpixelBackend):
     """Picks the backend per call from the images' device, number of spatial axes and
     spacing (see :func:`resolve_auto`). ``repr`` names what it would pick on the CPU and
-    CUDA; it does not change with the calls."""
+    CUDA; it does not change with the calls.
+
+    Args:
+        **options: passed to the constructor of the backend picked (``kernels`` only to
+            ``"torch"``).
+    """
 
     name = "auto"
 
@@ -88,8 +112,16 @@ class AutoBackend(SuperpixelBackend):
     def resolve(
         self, device: torch.device, spatial: int = 2, spacing: tuple[float, ...] | None = None
     ) -> SuperpixelBackend:
-        """The backend used for images on ``device`` with ``spatial`` axes and ``spacing``
-        (built once per name)."""
+        """The backend used for some images (built once per name).
+
+        Args:
+            device: the images' device.
+            spatial: 2 for images, 3 for volumes.
+            spacing: the voxel size per spatial axis, or None for all 1.
+
+        Returns:
+            The backend instance.
+        """
         name = resolve_auto(device, spatial, spacing)
         if name == "torch" and device.type != "cuda" and not self._warned:
             self._warned = True
@@ -148,6 +180,13 @@ def get_backend(backend: str | SuperpixelFn, **options: object) -> SuperpixelBac
             backend for the images' device, chosen per call), a backend instance (returned
             as is), or any callable ``(images, n_segments) -> labels``.
         **options: passed to the backend's constructor (e.g. ``compactness``).
+
+    Returns:
+        The backend.
+
+    Raises:
+        TypeError: ``backend`` is neither a string nor a callable.
+        ValueError: ``backend`` is not a registered name.
     """
     if isinstance(backend, SuperpixelBackend):
         return backend

@@ -22,6 +22,14 @@ class SkimageBackend(SuperpixelBackend):
     arguments (``max_num_iter``, ``sigma``, ``enforce_connectivity``, ...) go to ``slic``.
     Labels are 0-based and contiguous. The images travel to the host and the labels back to
     the images' device: this backend is a reference, not a fast path.
+
+    Args:
+        compactness: scikit-image's compactness; None: 8 for RGB, 0.1 otherwise.
+        **slic_kwargs: passed to ``skimage.segmentation.slic``.
+
+    Raises:
+        ImportError: scikit-image is not installed.
+        TypeError, ValueError: ``compactness`` is not a number > 0.
     """
 
     name = "skimage"

@@ -278,6 +278,12 @@ def slic(
     Returns:
         ``[B, *S]`` int64 labels, contiguous ``0..K_b-1`` per image in raster order, on the
         images' device.
+
+    Raises:
+        TypeError: ``images`` is not a float or uint8 tensor, ``n_segments`` not an integer
+            tensor, or an option has the wrong type.
+        ValueError: a shape or option value is out of range (the error names it), or
+            ``kernels="triton"`` where Triton cannot run.
     """
     check_images(images, allow_empty_batch=True)
     if not isinstance(n_segments, Tensor) or n_segments.is_floating_point():
@@ -364,6 +370,19 @@ class TorchSlicBackend(SuperpixelBackend):
     from its first pixel are ordered as if the way to them were straight, and with
     ``search_radius < 4`` a centre that
     drifted further than the searched cells cannot take a pixel.
+
+    Args:
+        compactness: as in :func:`slic`.
+        max_num_iter: as in :func:`slic`.
+        search_radius: as in :func:`slic`.
+        enforce_connectivity: as in :func:`slic`.
+        min_size_factor: as in :func:`slic`.
+        sync_free: as in :func:`slic`.
+        fused: as in :func:`slic`.
+        kernels: as in :func:`slic`.
+
+    Raises:
+        TypeError, ValueError: an option is out of range, as in :func:`slic`.
     """
 
     name = "torch"
