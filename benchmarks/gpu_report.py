@@ -902,7 +902,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--targets", type=int, nargs="*", default=list(TARGETS))
     p.add_argument("--jobs", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     p.add_argument("--check", action="store_true", help="exit 1 when the budget is broken")
-    p.add_argument("--markdown", action="store_true", help="tables in Markdown (RESULTS.md)")
+    p.add_argument("--markdown", action="store_true", help="tables in Markdown")
     p.add_argument("--json", type=Path, help="write every figure as JSON")
     p.add_argument(
         "--csv",

@@ -24,7 +24,7 @@ of test pixels predicted foreground, the last epoch's loss). Rows are appended t
 runs finish, and a rerun with the same settings skips the runs already there (resumable).
 
     python benchmarks/train_segmentation.py --quick        # minutes, a smoke run
-    python benchmarks/train_segmentation.py --preset cpu   # the RESULTS.md table, 2 CPU cores
+    python benchmarks/train_segmentation.py --preset cpu   # docs/results/training_paired.md
     python benchmarks/train_segmentation.py --preset gpu   # closer to the paper, for a GPU
     python benchmarks/train_segmentation.py --preset scarce     # 40 training images, long
     python benchmarks/train_segmentation.py --preset gpu_short  # one short GPU device call

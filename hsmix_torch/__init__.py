@@ -21,4 +21,4 @@ __all__ = [
     "SuperpixelCollate",
     "draw",
 ]
-__version__ = "0.5.0"
+__version__ = "0.6.0"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -25,7 +25,7 @@ from ._tensor_types import plain, wrap_like
 from .cuda_graph import GraphCache
 from .functional import MaskLayout
 from .kernels import Kernels
-from .options import HSMixOptions
+from .options import HSMixOptions, OptionAttributes
 from .params import HSMixParams
 from .plan import check_draws, check_inputs, make_plan
 from .saliency import get_saliency, saliency_maps
@@ -37,21 +37,7 @@ __all__ = ["HSMix"]
 
 _OPTIONS = tuple(f.name for f in dataclasses.fields(HSMixOptions))
 _PARAMS = tuple(f.name for f in dataclasses.fields(HSMixParams))
-T = TypeVar("T")
 D = HSMixOptions  # the defaults, declared once: the dataclass's class attributes
-
-
-class _Option(Generic[T]):
-    """A read-only attribute of the module: one of its options (``aug.p_hard``)."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-        self.__doc__ = f"The option ``{name}`` (see :class:`~hsmix_torch.HSMixOptions`)."
-
-    def __get__(self, module: HSMix | None, owner: type) -> T:
-        if module is None:
-            return self  # type: ignore[return-value]  # the class attribute, for docs
-        return getattr(module.options, self.name)
 
 
 def _segments_renamed(segments: Tensor | None, superpixels: Tensor | None) -> Tensor | None:
@@ -69,32 +55,7 @@ def _segments_renamed(segments: Tensor | None, superpixels: Tensor | None) -> Te
     return superpixels
 
 
-class _OptionAttributes:
-    """The options of an HSMix as read-only, typed attributes (``aug.p_hard``)."""
-
-    n_segments: _Option[tuple[int, int]] = _Option()
-    compactness: _Option[float | None] = _Option()
-    p_hard: _Option[float] = _Option()
-    lam: _Option[str] = _Option()
-    alpha: _Option[float] = _Option()
-    aggregate: _Option[str] = _Option()
-    saliency: _Option[str | Callable[[Tensor], Tensor]] = _Option()
-    superpixels: _Option[str | SuperpixelFn] = _Option()
-    spacing: _Option[tuple[float, ...] | None] = _Option()
-    output: _Option[str] = _Option()
-    p_soft: _Option[float] = _Option()
-    pairing: _Option[str] = _Option()
-    p: _Option[float] = _Option()
-    num_classes: _Option[int | None] = _Option()
-    ignore_index: _Option[int | None] = _Option()
-    targets: _Option[str] = _Option()
-    intensity_range: _Option[tuple[float, float] | None] = _Option()
-    validate: _Option[bool] = _Option()
-    kernels: _Option[str] = _Option()
-    cuda_graph: _Option[bool] = _Option()
-
-
-class HSMix(_OptionAttributes, nn.Module):
+class HSMix(OptionAttributes, nn.Module):
     """HSMix (Sun, Dornaika & Barrena, 2025): hard and soft superpixel mixing for segmentation.
 
     Each sample ``i`` is paired with another image ``j = partner[i]`` of the batch. The hard

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from torch import Tensor
 
@@ -152,3 +152,45 @@ class HSMixOptions:
         """
         names = [f.name for f in dataclasses.fields(self)]
         return ", ".join(f"{n}={shown[n] if n in shown else repr(getattr(self, n))}" for n in names)
+
+
+T = TypeVar("T")
+
+
+class _Option(Generic[T]):
+    """A read-only attribute of the module: one of its options (``aug.p_hard``)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.__doc__ = f"The option ``{name}`` (see :class:`~hsmix_torch.HSMixOptions`)."
+
+    def __get__(self, module: Any, owner: type) -> T:
+        if module is None:
+            return self  # type: ignore[return-value]  # the class attribute, for docs
+        return getattr(module.options, self.name)
+
+
+class OptionAttributes:
+    """The options of an HSMix as read-only, typed attributes (``aug.p_hard``): a base class of
+    :class:`~hsmix_torch.HSMix`."""
+
+    n_segments: _Option[tuple[int, int]] = _Option()
+    compactness: _Option[float | None] = _Option()
+    p_hard: _Option[float] = _Option()
+    lam: _Option[str] = _Option()
+    alpha: _Option[float] = _Option()
+    aggregate: _Option[str] = _Option()
+    saliency: _Option[str | Callable[[Tensor], Tensor]] = _Option()
+    superpixels: _Option[str | Callable[[Tensor, Tensor], Tensor]] = _Option()
+    spacing: _Option[tuple[float, ...] | None] = _Option()
+    output: _Option[str] = _Option()
+    p_soft: _Option[float] = _Option()
+    pairing: _Option[str] = _Option()
+    p: _Option[float] = _Option()
+    num_classes: _Option[int | None] = _Option()
+    ignore_index: _Option[int | None] = _Option()
+    targets: _Option[str] = _Option()
+    intensity_range: _Option[tuple[float, float] | None] = _Option()
+    validate: _Option[bool] = _Option()
+    kernels: _Option[str] = _Option()
+    cuda_graph: _Option[bool] = _Option()

@@ -6,7 +6,7 @@ device. For volumes ``[B, C, D, H, W]`` (:mod:`.volumes`) the names ``"fine_grai
 ``"spectral_residual"`` apply the OpenCV map slice by slice along D, and
 ``"spectral_residual_3d"`` is a 3-D map; ``"auto"`` is the published ``"fine_grained"`` for
 images and :data:`VOLUME_DEFAULT` for volumes, chosen by ``benchmarks/volume_saliency.py``
-(table in ``benchmarks/RESULTS.md``, "Volumes"): on the MSD hippocampus MRI crops the 3-D
+(table in ``docs/results/volumes.md``): on the MSD hippocampus MRI crops the 3-D
 map is the most coherent across slices (a per-slice map is normalised slice by slice, so
 its region sums jump between slices), the least unrelated to the labelled anatomy, and
 costs 24 ms per volume on 2 CPU cores.

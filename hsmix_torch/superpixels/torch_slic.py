@@ -372,14 +372,9 @@ class TorchSlicBackend(SuperpixelBackend):
     drifted further than the searched cells cannot take a pixel.
 
     Args:
-        compactness: as in :func:`slic`.
-        max_num_iter: as in :func:`slic`.
-        search_radius: as in :func:`slic`.
-        enforce_connectivity: as in :func:`slic`.
-        min_size_factor: as in :func:`slic`.
-        sync_free: as in :func:`slic`.
-        fused: as in :func:`slic`.
-        kernels: as in :func:`slic`.
+        compactness: as in :func:`slic`, like every other argument (``max_num_iter``,
+            ``search_radius``, ``enforce_connectivity``, ``min_size_factor``, ``sync_free``,
+            ``fused``, ``kernels``).
 
     Raises:
         TypeError, ValueError: an option is out of range, as in :func:`slic`.
@@ -399,15 +394,8 @@ class TorchSlicBackend(SuperpixelBackend):
         kernels: Kernels = "auto",
     ) -> None:
         super().__init__(compactness)
-        _check_options(
-            max_num_iter,
-            search_radius,
-            min_size_factor,
-            kernels,
-            fused,
-            enforce_connectivity=enforce_connectivity,
-            sync_free=sync_free,
-        )
+        _check_options(max_num_iter, search_radius, min_size_factor, kernels, fused,
+                       enforce_connectivity=enforce_connectivity, sync_free=sync_free)  # fmt: skip
         self.max_num_iter = int(max_num_iter)
         self.search_radius = int(search_radius)
         self.enforce_connectivity = enforce_connectivity

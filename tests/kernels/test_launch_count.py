@@ -1,7 +1,7 @@
 """Kernel launches per forward stay within the budget, and none reads a value back: with the
 Triton kernels as on CUDA (SLIC features, k-means, connectivity, saliency, the maps of a mix
 and the mix itself), a forward at the defaults of ``superpixels="auto"`` on CUDA launches at
-most 120 kernels (measured 93 at B = 16 RGB 224; see benchmarks/RESULTS.md). Recorded by
+most 120 kernels (measured 93 at B = 16 RGB 224; see docs/results/gpu_static.md). Recorded by
 ``benchmarks/launches.py``: every Triton launch, and every torch op that runs a kernel."""
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ def test_quality_goals_on_the_builtin_volumes(n) -> None:
 @pytest.mark.parametrize("n", [50, 200])
 def test_quality_goals_on_hippocampus_mri(n) -> None:
     """Every sixteenth MSD hippocampus case (3 of 40; benchmarks/superpixel_quality.py
-    --volumes measures all 40 per case at n = 50, 100, 200, table in RESULTS.md)."""
+    --volumes measures all 40 per case at n = 50, 100, 200, table in docs/results/volumes.md)."""
     images, labels, spacings, _ = load_hippocampus()
     _assert_goals(_quality_gaps(images[::16], labels[::16], spacings[::16], n))
 
